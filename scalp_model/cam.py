@@ -1,0 +1,68 @@
+"""Attention maps: the closed-form Grad-CAM of the last block, pytorch-grad-cam for everything else,
+and PNG overlays.
+
+The scaling mirrors pytorch-grad-cam exactly (ReLU, min-max, bilinear resize, min-max again) so the
+map computed from one forward pass equals the library's (tested).
+"""
+from __future__ import annotations
+
+import io
+import threading
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, ScoreCAM, XGradCAM
+from pytorch_grad_cam.utils.image import show_cam_on_image
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+from .network import ScalpNet
+
+METHODS = {
+    "gradcam": GradCAM,
+    "gradcam++": GradCAMPlusPlus,
+    "hirescam": HiResCAM,
+    "xgradcam": XGradCAM,
+    "layercam": LayerCAM,
+    "eigencam": EigenCAM,
+    "scorecam": ScoreCAM,
+}
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    x = x - np.min(x)
+    return x / (1e-7 + np.max(x))
+
+
+def scale_map(raw: np.ndarray, size: int) -> np.ndarray:
+    """A raw (h, w) class map to a [0, 1] map of ``size``×``size``, as pytorch-grad-cam scales it."""
+    cam = _minmax(np.maximum(raw.astype(np.float32), 0))
+    cam = cv2.resize(cam, (size, size))
+    return _minmax(cam).astype(np.float32)
+
+
+_LIBRARY_LOCK = threading.Lock()
+
+
+def library_cam(model: ScalpNet, batch: torch.Tensor, target_layer: str, class_index: list[int],
+                method: str = "gradcam") -> np.ndarray:
+    """Maps from pytorch-grad-cam. Hooks live on the shared model, so calls are serialised."""
+    try:
+        cam_class = METHODS[method]
+    except KeyError:
+        raise ValueError(f"unknown CAM method {method!r}; choose one of {sorted(METHODS)}") from None
+    targets = [ClassifierOutputTarget(i) for i in class_index]
+    with _LIBRARY_LOCK, cam_class(model=model, target_layers=[model.target_layer(target_layer)]) as cam:
+        return cam(input_tensor=batch, targets=targets).astype(np.float32)
+
+
+def overlay_png(image: Image.Image, cam: np.ndarray, *, image_weight: float = 0.55) -> bytes:
+    """A JET heat map blended over the photo, at the photo's own aspect ratio, as PNG bytes."""
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    h, w = rgb.shape[:2]
+    resized = cv2.resize(cam.astype(np.float32), (w, h))
+    blended = show_cam_on_image(rgb, np.clip(resized, 0, 1), use_rgb=True, image_weight=image_weight)
+    buf = io.BytesIO()
+    Image.fromarray(blended).save(buf, format="PNG", optimize=False)
+    return buf.getvalue()

@@ -1,0 +1,155 @@
+"""One checkpoint file: weights plus the metadata every consumer reads (never copied by hand).
+
+The file is a plain ``torch.save`` dict loaded with ``weights_only=True`` so that a hostile file cannot
+run code. A model card ``<name>.md`` beside it carries the file's sha256; a mismatch means the file was
+changed or truncated after the card was written.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import WeightsCorruptError, WeightsMismatchError, WeightsMissingError
+from .network import IMAGENET_MEAN, IMAGENET_STD, ScalpNet, build_backbone
+
+FORMAT = "scalpscope-checkpoint/1"
+CLASS_NAMES = ("psoriasis", "seborrheic_dermatitis")
+POSITIVE_CLASS = "psoriasis"
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """Everything inference needs besides the weights, written by training."""
+
+    architecture: str = "googlenet"
+    class_names: tuple[str, ...] = CLASS_NAMES
+    input_size: int = 224
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    transform_input: bool = False
+    cam_target_layer: str = "inception5b"
+    temperature: float = 1.0
+    threshold: float = 0.5
+    uncertain_band: float = 0.1
+    ood_threshold: float | None = None
+    version: str = "untrained"
+    created: str = ""
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def positive_index(self) -> int:
+        return self.class_names.index(POSITIVE_CLASS)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["class_names"] = list(self.class_names)
+        data["mean"], data["std"] = list(self.mean), list(self.std)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelMeta":
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        for key in ("class_names", "mean", "std"):
+            if key in kwargs:
+                kwargs[key] = tuple(kwargs[key])
+        return cls(**kwargs)
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the network in eval mode, its metadata and the file's identity."""
+
+    model: ScalpNet
+    meta: ModelMeta
+    sha256: str
+    path: Path | None
+    ood_state: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def card_path(weights: Path) -> Path:
+    return weights.with_suffix(".md")
+
+
+_SHA_LINE = re.compile(r"sha256[^0-9a-f]{0,20}([0-9a-f]{64})", re.IGNORECASE)
+
+
+def card_sha256(card: Path) -> str | None:
+    """The sha256 recorded in a model card, or None where the card names none."""
+    match = _SHA_LINE.search(card.read_text(encoding="utf-8"))
+    return match.group(1).lower() if match else None
+
+
+def save_checkpoint(
+    path: Path, model: ScalpNet, meta: ModelMeta, ood_state: dict[str, torch.Tensor] | None = None
+) -> str:
+    """Write atomically (temp file then rename) and return the file's sha256."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FORMAT,
+        "meta": meta.to_dict(),
+        "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.backbone.state_dict().items()},
+        "ood": {k: v.detach().cpu() for k, v in (ood_state or {}).items()},
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+    return file_sha256(path)
+
+
+def load_checkpoint(path: Path | str, *, check_card: bool = True) -> Checkpoint:
+    """Load and verify a checkpoint; every failure is one named error with what to do next."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsMissingError(
+            f"No model weights at {path}. Set SCALPSCOPE_WEIGHTS to a checkpoint made by "
+            "'python -m scalp_model train', or restore the shipped file with 'git checkout -- weights/'."
+        )
+    sha = file_sha256(path)
+    card = card_path(path)
+    if check_card and card.is_file():
+        expected = card_sha256(card)
+        if expected is not None and expected != sha:
+            raise WeightsCorruptError(
+                f"{path} does not match its model card {card.name} (sha256 {sha[:12]}… vs {expected[:12]}…): "
+                "the file was changed or truncated. Restore it or retrain and rewrite the card."
+            )
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for broken pickles/zips
+        raise WeightsCorruptError(
+            f"{path} is not a readable ScalpScope checkpoint ({type(exc).__name__}). "
+            "It may be truncated or not a checkpoint at all; restore or retrain it."
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise WeightsMismatchError(f"{path} is not a {FORMAT} file; train one with 'python -m scalp_model train'.")
+    meta = ModelMeta.from_dict(payload["meta"])
+    if meta.architecture != "googlenet" or sorted(meta.class_names) != sorted(CLASS_NAMES):
+        raise WeightsMismatchError(
+            f"{path} was made for {meta.architecture} with classes {list(meta.class_names)}; "
+            f"ScalpScope needs googlenet with {list(CLASS_NAMES)}."
+        )
+    backbone = build_backbone(len(meta.class_names), transform_input=meta.transform_input, init_weights=False)
+    try:
+        backbone.load_state_dict(payload["state_dict"])
+    except (RuntimeError, KeyError) as exc:
+        raise WeightsMismatchError(f"{path}: weights do not fit GoogLeNet with a 2-class head ({exc})") from exc
+    model = ScalpNet(backbone).eval()
+    return Checkpoint(model=model, meta=meta, sha256=sha, path=path, ood_state=dict(payload.get("ood") or {}))
+
+

@@ -1,0 +1,55 @@
+"""``predict PATH...``: one JSON line per image; a bad file gets an error line, the rest go on."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .. import settings
+from ..errors import ScalpScopeError, WeightsError
+from ..predictor import Predictor
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files (JPEG, PNG, HEIC, ...)")
+    parser.add_argument("--json", action="store_true", help="print JSON lines (default: a readable line per image)")
+    parser.add_argument("--cam", type=Path, metavar="DIR", help="write one Grad-CAM overlay PNG per image into DIR")
+    parser.add_argument("--weights", type=Path, default=None, help=f"checkpoint (default: ${settings.WEIGHTS.name} "
+                        f"or {settings.DEFAULT_WEIGHTS.relative_to(settings.REPO_ROOT)})")
+    parser.add_argument("--device", default=None, help="auto, cpu, cuda or mps (default: $SCALPSCOPE_DEVICE or auto)")
+
+
+def _describe(record: dict) -> str:
+    if "error" in record:
+        return f"{record['path']}: ERROR {record['error']}"
+    flags = [f for f in ("uncertain", "out_of_scope") if record.get(f)]
+    return (f"{record['path']}: {record['label']} (p_psoriasis={record['p_psoriasis']:.3f}, "
+            f"threshold={record['threshold']:.3f}){' ' + ', '.join(flags) if flags else ''}")
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        predictor = Predictor.from_path(args.weights, device=args.device)
+    except WeightsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    if args.cam:
+        args.cam.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    for index, path in enumerate(args.paths):
+        record: dict = {"path": str(path)}
+        try:
+            data = path.read_bytes()
+            analysis = predictor.analyze_bytes(data)
+            record.update(analysis.prediction.to_dict())
+            record["quality"] = analysis.quality.to_dict()
+            if args.cam:
+                out = args.cam / f"{index:03d}_{path.stem}_cam.png"
+                out.write_bytes(analysis.overlay_png())
+                record["cam"] = str(out)
+        except (ScalpScopeError, OSError) as exc:
+            failures += 1
+            record["error"] = str(exc) if isinstance(exc, ScalpScopeError) else f"cannot read file: {exc.strerror}"
+        print(json.dumps(record) if args.json else _describe(record), flush=True)
+    return 1 if failures else 0

@@ -1,0 +1,124 @@
+"""The GoogLeNet classifier, and the one place where torchvision's outputs are unwrapped.
+
+The rest of the code sees a :class:`ScalpNet` whose ``forward`` returns plain logits and whose
+``forward_with_features`` also returns the last inception block, which is what Grad-CAM and the
+out-of-scope gate need.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision.models import GoogLeNet, GoogLeNet_Weights, googlenet
+from torchvision.models.googlenet import GoogLeNetOutputs
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def unwrap_logits(output: torch.Tensor | GoogLeNetOutputs | tuple) -> torch.Tensor:
+    """GoogLeNet returns a namedtuple with auxiliary logits in training mode; keep the main head."""
+    if isinstance(output, torch.Tensor):
+        return output
+    return output[0]
+
+
+class ScalpNet(nn.Module):
+    """torchvision GoogLeNet with a 2-class head; aux heads are dropped (they only help training)."""
+
+    def __init__(self, backbone: GoogLeNet) -> None:
+        super().__init__()
+        self.backbone = backbone
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the trunk up to ``inception5b`` (mirrors torchvision's ``GoogLeNet._forward``)."""
+        b = self.backbone
+        x = b._transform_input(x)
+        x = b.maxpool1(b.conv1(x))
+        x = b.maxpool2(b.conv3(b.conv2(x)))
+        x = b.maxpool3(b.inception3b(b.inception3a(x)))
+        x = b.inception4a(x)
+        x = b.inception4e(b.inception4d(b.inception4c(b.inception4b(x))))
+        x = b.maxpool4(x)
+        return b.inception5b(b.inception5a(x))
+
+    def classify(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pool the last block and apply the head; returns (logits, pooled features)."""
+        pooled = torch.flatten(self.backbone.avgpool(features), 1)
+        return self.backbone.fc(self.backbone.dropout(pooled)), pooled
+
+    def forward_with_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.forward_features(x)
+        logits, _ = self.classify(features)
+        return logits, features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_features(x)[0]
+
+    def target_layer(self, name: str) -> nn.Module:
+        """The module Grad-CAM hooks, by its name inside torchvision's GoogLeNet."""
+        try:
+            return self.backbone.get_submodule(name)
+        except AttributeError as exc:
+            raise ValueError(f"unknown Grad-CAM target layer {name!r} for GoogLeNet") from exc
+
+
+def build_backbone(num_classes: int = 2, *, transform_input: bool = False, init_weights: bool = True) -> GoogLeNet:
+    """A GoogLeNet without auxiliary heads and with a fresh ``num_classes`` head."""
+    net = googlenet(weights=None, aux_logits=False, transform_input=transform_input, init_weights=init_weights)
+    net.fc = nn.Linear(net.fc.in_features, num_classes)
+    return net
+
+
+def build_scalpnet(num_classes: int = 2, *, init: str = "scratch") -> tuple[ScalpNet, bool]:
+    """Build the classifier from ImageNet weights, a local ``.pth`` or from scratch.
+
+    Returns the network and whether ``transform_input`` is on (torchvision's ImageNet GoogLeNet expects
+    it; the checkpoint records it so inference does the same).
+
+    ``init``: ``"imagenet"`` (torchvision's ``GoogLeNet_Weights.IMAGENET1K_V1``, downloaded on first use
+    where the machine is online), ``"scratch"``, or the path of a torchvision GoogLeNet state dict.
+    """
+    if init == "scratch":
+        return ScalpNet(build_backbone(num_classes)), False
+    if init == "imagenet":
+        net = googlenet(weights=GoogLeNet_Weights.IMAGENET1K_V1, aux_logits=False)
+        net.fc = nn.Linear(net.fc.in_features, num_classes)
+        return ScalpNet(net), True
+    path = Path(init)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"--init {init!r}: not 'imagenet', 'scratch' or an existing .pth file with GoogLeNet weights"
+        )
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    transform_input = bool(state.pop("__transform_input__", True)) if isinstance(state, dict) else True
+    net = build_backbone(num_classes, transform_input=transform_input, init_weights=False)
+    own = net.state_dict()
+    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape and not k.startswith("fc.")}
+    if len(usable) < len(own) // 2:
+        raise ValueError(f"{path} does not look like GoogLeNet weights ({len(usable)} of {len(own)} tensors match)")
+    net.load_state_dict(usable, strict=False)
+    return ScalpNet(net), transform_input
+
+
+class ScalpNetWithMaps(nn.Module):
+    """Logits, pooled features and every class's activation map from ONE forward pass.
+
+    For the last inception block followed by global average pooling and a linear layer, the gradient
+    of logit c with respect to the block is the class's weight row spread evenly over space, so
+    Grad-CAM reduces to ``relu(sum_k w_ck A_k)`` (up to the positive 1/(h·w) factor, which min-max
+    scaling removes). Computing it here makes a map almost free and keeps the module exportable.
+    """
+
+    def __init__(self, net: ScalpNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        features = self.net.forward_features(x)
+        logits, pooled = self.net.classify(features)
+        maps = torch.einsum("kc,nchw->nkhw", self.net.backbone.fc.weight, features)
+        return logits, pooled, maps

@@ -1,0 +1,179 @@
+"""One predictor per process: loads the checkpoint once and serves every user, thread-safely.
+
+``predict`` runs a single forward pass that yields the probability, the Grad-CAM map of the
+predicted class (closed form, see :class:`ScalpNetWithMaps`) and the out-of-scope score. Nothing is
+stored on the instance per call, so concurrent calls cannot mix their results.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from . import settings
+from .cam import library_cam, overlay_png, scale_map
+from .checkpoint import Checkpoint, ModelMeta, load_checkpoint
+from .network import ScalpNetWithMaps
+from .ood import gate_scores
+from .preprocess import DecodedImage, decode_image, model_input
+from .quality import QualityReport, assess_quality
+
+
+def resolve_device(requested: str | None = None) -> torch.device:
+    """CUDA, then Apple MPS, then CPU; ``SCALPSCOPE_DEVICE`` (or ``requested``) overrides."""
+    choice = (requested or settings.DEVICE.get() or "auto").lower()
+    if choice == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if choice not in ("cpu", "cuda", "mps") and not choice.startswith("cuda:"):
+        raise ValueError(f"SCALPSCOPE_DEVICE={choice!r}: use auto, cpu, cuda or mps")
+    return torch.device(choice)
+
+
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    """What the model says about one image; immutable so it can be cached and shared."""
+
+    label: str
+    p_psoriasis: float
+    threshold: float
+    uncertain: bool
+    out_of_scope: bool
+    ood_score: float | None
+    temperature: float
+    model_version: str
+    model_sha256: str
+    cam: np.ndarray = field(repr=False)
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "label": self.label,
+            "p_psoriasis": round(self.p_psoriasis, 6),
+            "threshold": self.threshold,
+            "uncertain": self.uncertain,
+            "out_of_scope": self.out_of_scope,
+            "ood_score": None if self.ood_score is None else round(self.ood_score, 4),
+            "model": {"version": self.model_version, "sha256": self.model_sha256},
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """An upload end to end: the decoded picture, its quality and the prediction."""
+
+    decoded: DecodedImage
+    quality: QualityReport
+    prediction: Prediction
+
+    def overlay_png(self, image_weight: float = 0.55) -> bytes:
+        return overlay_png(self.decoded.image, self.prediction.cam, image_weight=image_weight)
+
+
+class Predictor:
+    """Wraps a loaded checkpoint for inference on the best device."""
+
+    def __init__(self, checkpoint: Checkpoint, device: torch.device | str | None = None) -> None:
+        self.checkpoint = checkpoint
+        self.meta: ModelMeta = checkpoint.meta
+        self.sha256 = checkpoint.sha256
+        self.device = resolve_device(str(device) if device is not None else None)
+        self.model = checkpoint.model.to(self.device).eval()
+        self._with_maps = ScalpNetWithMaps(self.model).eval()
+        if self.meta.cam_target_layer != "inception5b":
+            raise ValueError("the one-pass map needs cam_target_layer='inception5b'")
+
+    @classmethod
+    def from_path(cls, path: Path | str | None = None, device: str | None = None) -> "Predictor":
+        return cls(load_checkpoint(path or settings.weights_path()), device=device)
+
+    @property
+    def version(self) -> str:
+        return self.meta.version
+
+    # -- inference -------------------------------------------------------------------------------
+    def _batch(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        m = self.meta
+        arrays = [model_input(img, m.input_size, m.mean, m.std) for img in images]
+        return torch.from_numpy(np.stack(arrays)).to(self.device)
+
+    def _forward(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        with torch.inference_mode():
+            logits, pooled, maps = self._with_maps(batch)
+        return logits.float().cpu().numpy(), pooled.float().cpu().numpy(), maps.float().cpu().numpy()
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated probability of psoriasis (temperature-scaled softmax)."""
+        z = logits / float(self.meta.temperature)
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return (e / e.sum(axis=1, keepdims=True))[:, self.meta.positive_index]
+
+    def predict_batch(self, images: Sequence[Image.Image]) -> list[Prediction]:
+        if not images:
+            return []
+        t0 = time.perf_counter()
+        batch = self._batch(images)
+        t1 = time.perf_counter()
+        logits, pooled, maps = self._forward(batch)
+        t2 = time.perf_counter()
+        probs = self.probabilities(logits)
+        ood = gate_scores(pooled, self.checkpoint.ood_state) if self.checkpoint.ood_state else None
+        results = []
+        for i, p in enumerate(probs):
+            results.append(self._result(float(p), maps[i], None if ood is None else float(ood[i])))
+        t3 = time.perf_counter()
+        per = len(images)
+        timings = MappingProxyType({
+            "preprocess": (t1 - t0) * 1000 / per,
+            "model": (t2 - t1) * 1000 / per,
+            "postprocess": (t3 - t2) * 1000 / per,
+        })
+        return [_with_timings(r, timings) for r in results]
+
+    def predict(self, image: Image.Image) -> Prediction:
+        return self.predict_batch([image])[0]
+
+    def _result(self, p: float, maps: np.ndarray, ood_score: float | None) -> Prediction:
+        m = self.meta
+        label = "psoriasis" if p >= m.threshold else "seborrheic_dermatitis"
+        cam = scale_map(maps[m.class_names.index(label)], m.input_size)
+        out_of_scope = bool(ood_score is not None and m.ood_threshold is not None and ood_score > m.ood_threshold)
+        return Prediction(
+            label=label, p_psoriasis=p, threshold=float(m.threshold),
+            uncertain=abs(p - m.threshold) < m.uncertain_band, out_of_scope=out_of_scope,
+            ood_score=ood_score, temperature=float(m.temperature), model_version=m.version,
+            model_sha256=self.sha256, cam=cam,
+        )
+
+    def analyze_bytes(self, data: bytes) -> Analysis:
+        """Decode untrusted bytes, assess quality and predict; raises InvalidImageError on bad input."""
+        t0 = time.perf_counter()
+        decoded = decode_image(data)
+        decode_ms = (time.perf_counter() - t0) * 1000
+        quality = assess_quality(decoded.image, decoded.original_size)
+        prediction = self.predict(decoded.image)
+        timings = dict(prediction.timings_ms, decode=decode_ms)
+        return Analysis(decoded=decoded, quality=quality, prediction=_with_timings(prediction, timings))
+
+    def explain(self, image: Image.Image, method: str = "gradcam", class_name: str | None = None) -> np.ndarray:
+        """A map from pytorch-grad-cam (any of its methods) on the checkpoint's target layer."""
+        label = class_name or self.predict(image).label
+        batch = self._batch([image]).requires_grad_(True)
+        return library_cam(self.model, batch, self.meta.cam_target_layer,
+                           [self.meta.class_names.index(label)], method)[0]
+
+
+def _with_timings(pred: Prediction, timings: Mapping[str, float]) -> Prediction:
+    return replace(pred, timings_ms=MappingProxyType({k: round(v, 3) for k, v in timings.items()}))
+
