@@ -6,6 +6,8 @@ stored on the instance per call, so concurrent calls cannot mix their results.
 """
 from __future__ import annotations
 
+import copy
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,7 +21,8 @@ from PIL import Image
 from . import settings
 from .cam import library_cam, overlay_png, scale_map
 from .checkpoint import Checkpoint, ModelMeta, load_checkpoint
-from .network import ScalpNetWithMaps
+from .engine import Engine, select_engine
+from .network import ScalpNet
 from .ood import gate_scores
 from .preprocess import DecodedImage, decode_image, model_input
 from .quality import QualityReport, assess_quality
@@ -83,34 +86,32 @@ class Analysis:
 class Predictor:
     """Wraps a loaded checkpoint for inference on the best device."""
 
-    def __init__(self, checkpoint: Checkpoint, device: torch.device | str | None = None) -> None:
+    def __init__(self, checkpoint: Checkpoint, device: torch.device | str | None = None,
+                 backend: str | None = None) -> None:
         self.checkpoint = checkpoint
         self.meta: ModelMeta = checkpoint.meta
         self.sha256 = checkpoint.sha256
         self.device = resolve_device(str(device) if device is not None else None)
         self.model = checkpoint.model.to(self.device).eval()
-        self._with_maps = ScalpNetWithMaps(self.model).eval()
+        self.engine: Engine = select_engine(self.model, self.sha256, self.device, backend or settings.BACKEND.get())
+        self._explain_model: ScalpNet | None = None
+        self._copy_lock = threading.Lock()
         if self.meta.cam_target_layer != "inception5b":
             raise ValueError("the one-pass map needs cam_target_layer='inception5b'")
 
     @classmethod
-    def from_path(cls, path: Path | str | None = None, device: str | None = None) -> "Predictor":
-        return cls(load_checkpoint(path or settings.weights_path()), device=device)
+    def from_path(cls, path: Path | str | None = None, device: str | None = None,
+                  backend: str | None = None) -> "Predictor":
+        return cls(load_checkpoint(path or settings.weights_path()), device=device, backend=backend)
 
     @property
     def version(self) -> str:
         return self.meta.version
 
     # -- inference -------------------------------------------------------------------------------
-    def _batch(self, images: Sequence[Image.Image]) -> torch.Tensor:
+    def _inputs(self, images: Sequence[Image.Image]) -> np.ndarray:
         m = self.meta
-        arrays = [model_input(img, m.input_size, m.mean, m.std) for img in images]
-        return torch.from_numpy(np.stack(arrays)).to(self.device)
-
-    def _forward(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        with torch.inference_mode():
-            logits, pooled, maps = self._with_maps(batch)
-        return logits.float().cpu().numpy(), pooled.float().cpu().numpy(), maps.float().cpu().numpy()
+        return np.stack([model_input(img, m.input_size, m.mean, m.std) for img in images])
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated probability of psoriasis (temperature-scaled softmax)."""
@@ -123,9 +124,9 @@ class Predictor:
         if not images:
             return []
         t0 = time.perf_counter()
-        batch = self._batch(images)
+        batch = self._inputs(images)
         t1 = time.perf_counter()
-        logits, pooled, maps = self._forward(batch)
+        logits, pooled, maps = self.engine.run(batch)
         t2 = time.perf_counter()
         probs = self.probabilities(logits)
         ood = gate_scores(pooled, self.checkpoint.ood_state) if self.checkpoint.ood_state else None
@@ -169,9 +170,17 @@ class Predictor:
     def explain(self, image: Image.Image, method: str = "gradcam", class_name: str | None = None) -> np.ndarray:
         """A map from pytorch-grad-cam (any of its methods) on the checkpoint's target layer."""
         label = class_name or self.predict(image).label
-        batch = self._batch([image]).requires_grad_(True)
-        return library_cam(self.model, batch, self.meta.cam_target_layer,
+        batch = torch.from_numpy(self._inputs([image])).to(self.device).requires_grad_(True)
+        return library_cam(self._hookable_model(), batch, self.meta.cam_target_layer,
                            [self.meta.class_names.index(label)], method)[0]
+
+    def _hookable_model(self) -> ScalpNet:
+        """A private copy for pytorch-grad-cam: its hooks would otherwise capture the activations of
+        concurrent ``predict`` calls running through the shared model, mixing two users' maps."""
+        with self._copy_lock:
+            if self._explain_model is None:
+                self._explain_model = copy.deepcopy(self.model).eval()
+            return self._explain_model
 
 
 def _with_timings(pred: Prediction, timings: Mapping[str, float]) -> Prediction:

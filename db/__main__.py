@@ -1,0 +1,91 @@
+"""Operator command line: ``python -m db {migrate,create-user,export-training,backup} ...``.
+
+The database is ``--database-url``, else ``DATABASE_URL``, else the default SQLite file.
+Exit status: 0 ok, 1 a named database error (message on stderr), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+
+from db import audit, settings
+from db.engine import Database
+from db.errors import DatabaseError
+from db.export import export_training
+from db.models import Role
+from db.users import MIN_PASSWORD_LENGTH, create_user
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m db", description="ScalpScope database administration.")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help=f"SQLAlchemy URL (default: ${settings.DATABASE_URL.name} or SQLite in the data folder)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("migrate", help="create or upgrade the schema to the newest revision")
+
+    user = commands.add_parser("create-user", help="add a clinician account (password asked without echo)")
+    user.add_argument("username")
+    user.add_argument(
+        "--role", choices=[r.value for r in Role], default=Role.DERMATOLOGIST.value, help="default: %(default)s"
+    )
+    user.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    user.add_argument("--demo", action="store_true", help="mark as a demo account")
+
+    export = commands.add_parser("export-training", help="write reviewed images as an ImageFolder tree + groups.csv")
+    export.add_argument("directory", help="new or empty folder")
+    export.add_argument("--include-demo", action="store_true", help="also export demo consultations")
+
+    backup = commands.add_parser("backup", help="online backup of a SQLite database to a new file")
+    backup.add_argument("file")
+    return parser
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass(f"Password (at least {MIN_PASSWORD_LENGTH} characters): ")
+    if password != getpass.getpass("Repeat password: "):
+        raise SystemExit("Passwords do not match.")
+    return password
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = get_args_parser().parse_args(argv)
+    database = Database.from_url(args.database_url) if args.database_url else Database.from_env()
+    try:
+        if args.command == "migrate":
+            database.migrate()
+            print(f"Schema at revision {database.current_revision()}.")
+        elif args.command == "create-user":
+            password = _read_password(args.password_stdin)
+            database.require_current_schema()
+            with database.begin() as session:
+                clinician = create_user(session, args.username, password, args.role, is_demo=args.demo)
+            print(f"Created {clinician.role} {clinician.username!r}.")
+        elif args.command == "export-training":
+            database.require_current_schema()
+            with database.session() as session:
+                summary = export_training(session, args.directory, include_demo=args.include_demo)
+            with database.begin() as session:
+                audit.record(session, audit.SYSTEM, "export.training", detail=summary.audit_detail())
+            counts = ", ".join(f"{label}: {n}" for label, n in summary.per_label.items())
+            print(f"Exported {summary.images} images of {summary.consultations} consultations: {counts}.")
+        elif args.command == "backup":
+            print(f"Backed up to {database.backup(args.file)}.")
+    except DatabaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,473 @@
+"""Consultations: submission, the clinician queue, status transitions and the patient's view.
+
+Every function takes the caller's session; the caller frames the unit of work with
+``with db.begin() as s:``. Status moves ``submitted -> in_review -> reviewed -> closed`` (a claim can be
+released back to ``submitted``); each move is a conditional UPDATE, so two clinicians racing for the
+same consultation cannot both win, and each writes an audit event.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from db import audit
+from db.codes import hash_code, issue_code, normalise_code
+from db.errors import InvalidTransitionError, NotFoundError, ValidationError
+from db.models import (
+    Consultation,
+    ConsultImage,
+    Diagnosis,
+    ImageSource,
+    Prediction,
+    Review,
+    Status,
+    utcnow,
+)
+from db.users import Clinician
+
+MIME_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+MAX_IMAGES = 10
+MAX_FREE_TEXT = 4000
+OPEN_STATUSES = (Status.SUBMITTED, Status.IN_REVIEW)
+
+
+# --- inputs ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PatientHistory:
+    """What the patient reported. Short fields are free-form labels chosen by the app's widgets."""
+
+    image_source: str
+    age_band: str | None = None
+    sex: str | None = None
+    duration: str | None = None
+    itch: str | None = None
+    previous_treatment: str | None = None
+    scalp_site: str | None = None
+    free_text: str | None = None
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> PatientHistory:
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValidationError(f"Unknown history fields {sorted(unknown)}.")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class NewImage:
+    """An image already sanitised by the caller (oriented, metadata stripped, re-encoded)."""
+
+    data: bytes
+    mime: str
+    width: int
+    height: int
+    capture: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NewPrediction:
+    """The model's output for the image at the same position in ``images``."""
+
+    model_version: str
+    model_sha256: str
+    p_psoriasis: float
+    threshold: float
+    temperature: float
+    label: str
+    uncertain: bool
+    out_of_scope: bool
+    latency_ms: float
+    ood_score: float | None = None
+    overlay_png: bytes | None = None
+
+
+# --- priority --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Triage:
+    """The queue rule, computed once at submit:
+
+    ``priority = 10000 * tier + round(1000 * max p_psoriasis)`` where tier is 2 if any image is out of
+    scope, 1 if any is uncertain (or has no prediction), else 0. The queue is ordered by priority
+    descending, then by submit time ascending (longest waiting first), then by id.
+    """
+
+    priority: int
+    max_p_psoriasis: float | None
+    any_uncertain: bool
+    any_out_of_scope: bool
+
+
+def compute_triage(predictions: Sequence[NewPrediction | None]) -> Triage:
+    present = [p for p in predictions if p is not None]
+    any_out_of_scope = any(p.out_of_scope for p in present)
+    any_uncertain = any(p.uncertain for p in present) or len(present) < len(predictions)
+    max_p = max((p.p_psoriasis for p in present), default=None)
+    tier = 2 if any_out_of_scope else 1 if any_uncertain else 0
+    return Triage(10_000 * tier + round(1000 * (max_p or 0.0)), max_p, any_uncertain, any_out_of_scope)
+
+
+# --- submit ----------------------------------------------------------------------------------------
+def submit_consultation(
+    session: Session,
+    history: PatientHistory | Mapping[str, Any],
+    consent_version: str,
+    images: Sequence[NewImage],
+    predictions: Sequence[NewPrediction | None],
+    *,
+    is_demo: bool = False,
+    now: datetime | None = None,
+) -> tuple[Consultation, str]:
+    """Store a consultation with its images and predictions; return it and the plain access code.
+
+    The code exists only in the return value (the database keeps its hash): show it to the patient once.
+    """
+    if not isinstance(history, PatientHistory):
+        history = PatientHistory.from_mapping(history)
+    _validate_submission(history, consent_version, images, predictions)
+    now = now or utcnow()
+    code, code_hash = issue_code(session)
+    triage = compute_triage(predictions)
+    consultation = Consultation(
+        public_id=secrets.token_urlsafe(12),
+        access_code_hash=code_hash,
+        status=Status.SUBMITTED,
+        priority=triage.priority,
+        max_p_psoriasis=triage.max_p_psoriasis,
+        any_uncertain=triage.any_uncertain,
+        any_out_of_scope=triage.any_out_of_scope,
+        created_at=now,
+        updated_at=now,
+        consent_version=consent_version,
+        consent_at=now,
+        is_demo=is_demo,
+        **{f.name: getattr(history, f.name) for f in fields(history)},
+    )
+    for position, (image, prediction) in enumerate(zip(images, predictions, strict=True)):
+        row = ConsultImage(
+            position=position,
+            data=bytes(image.data),
+            sha256=hashlib.sha256(image.data).hexdigest(),
+            size_bytes=len(image.data),
+            mime=image.mime,
+            width=image.width,
+            height=image.height,
+            capture=dict(image.capture),
+        )
+        if prediction is not None:
+            row.prediction = Prediction(
+                created_at=now, **{f.name: getattr(prediction, f.name) for f in fields(prediction)}
+            )
+        consultation.images.append(row)
+    session.add(consultation)
+    session.flush()
+    audit.record(
+        session,
+        audit.PATIENT,
+        "consultation.submit",
+        consultation_id=consultation.id,
+        detail={"images": len(images), "consent_version": consent_version, "priority": triage.priority},
+    )
+    return consultation, code
+
+
+def _validate_submission(
+    history: PatientHistory,
+    consent_version: str,
+    images: Sequence[NewImage],
+    predictions: Sequence[NewPrediction | None],
+) -> None:
+    if not consent_version:
+        raise ValidationError("A consultation needs the version of the consent the patient accepted.")
+    if history.image_source not in set(ImageSource):
+        raise ValidationError(f"image_source {history.image_source!r} is not one of {[s.value for s in ImageSource]}.")
+    if history.free_text and len(history.free_text) > MAX_FREE_TEXT:
+        raise ValidationError(f"The description is longer than {MAX_FREE_TEXT} characters.")
+    if not 1 <= len(images) <= MAX_IMAGES:
+        raise ValidationError(f"A consultation needs 1 to {MAX_IMAGES} images, not {len(images)}.")
+    if len(predictions) != len(images):
+        raise ValidationError("Give one prediction (or None) per image, in the same order.")
+    for image in images:
+        if image.mime not in MIME_EXTENSIONS or not image.data:
+            raise ValidationError(f"Image type {image.mime!r} is not one of {sorted(MIME_EXTENSIONS)}.")
+    for prediction in predictions:
+        if prediction is not None and not 0.0 <= prediction.p_psoriasis <= 1.0:
+            raise ValidationError(f"p_psoriasis {prediction.p_psoriasis} is not a probability.")
+
+
+# --- queue -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueueCursor:
+    """Keyset position after the last row of a page: (priority, created_at, id)."""
+
+    priority: int
+    created_at: datetime
+    id: int
+
+    @classmethod
+    def after_row(cls, consultation: Consultation) -> QueueCursor:
+        return cls(consultation.priority, consultation.created_at, consultation.id)
+
+    def encode(self) -> str:
+        """An opaque token for URLs or UI state."""
+        raw = f"{self.priority}|{self.created_at.isoformat()}|{self.id}"
+        return base64.urlsafe_b64encode(raw.encode()).decode()
+
+    @classmethod
+    def decode(cls, token: str) -> QueueCursor:
+        try:
+            priority, created_at, id_ = base64.urlsafe_b64decode(token.encode()).decode().split("|")
+            cursor = cls(int(priority), datetime.fromisoformat(created_at), int(id_))
+            if cursor.created_at.tzinfo is None:
+                raise ValueError("naive time")
+            return cursor
+        except ValueError as exc:
+            raise ValidationError("This queue page link is not valid; start from the first page.") from exc
+
+    def where(self) -> ColumnElement[bool]:
+        """Rows strictly after this cursor in (priority DESC, created_at ASC, id ASC) order."""
+        c = Consultation
+        return or_(
+            c.priority < self.priority,
+            and_(c.priority == self.priority, c.created_at > self.created_at),
+            and_(c.priority == self.priority, c.created_at == self.created_at, c.id > self.id),
+        )
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[Consultation]
+    next_cursor: QueueCursor | None  # None on the last page
+
+
+def list_queue(
+    session: Session,
+    *,
+    statuses: Iterable[str] = OPEN_STATUSES,
+    uncertain_only: bool = False,
+    out_of_scope_only: bool = False,
+    min_wait: timedelta | None = None,
+    limit: int = 50,
+    after: QueueCursor | None = None,
+    now: datetime | None = None,
+) -> QueuePage:
+    """One page of the queue in :class:`Triage` order; pass ``page.next_cursor`` as ``after``.
+
+    Items carry ``claimed_by`` but not images (use :func:`get_consultation_for_clinician`).
+    """
+    if not 1 <= limit <= 500:
+        raise ValidationError("limit must be between 1 and 500.")
+    query = (
+        select(Consultation)
+        .options(joinedload(Consultation.claimed_by))
+        .where(Consultation.status.in_(list(statuses)))
+        .order_by(Consultation.priority.desc(), Consultation.created_at, Consultation.id)
+        .limit(limit + 1)
+    )
+    if uncertain_only:
+        query = query.where(Consultation.any_uncertain.is_(True))
+    if out_of_scope_only:
+        query = query.where(Consultation.any_out_of_scope.is_(True))
+    if min_wait is not None:
+        query = query.where(Consultation.created_at <= (now or utcnow()) - min_wait)
+    if after is not None:
+        query = query.where(after.where())
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    items = rows[:limit]
+    return QueuePage(items, QueueCursor.after_row(items[-1]) if more else None)
+
+
+def queue_counts(session: Session) -> dict[str, int]:
+    """Number of consultations per status (every status present, zero included)."""
+    counts = dict.fromkeys((s.value for s in Status), 0)
+    for status, n in session.execute(select(Consultation.status, func.count()).group_by(Consultation.status)):
+        counts[status] = n
+    return counts
+
+
+# --- clinician reads and transitions ---------------------------------------------------------------
+def get_consultation_for_clinician(session: Session, public_id: str, clinician: Clinician) -> Consultation:
+    """The full consultation (images, predictions, reviews loaded); audited as ``consultation.view``."""
+    consultation = session.scalar(
+        select(Consultation)
+        .where(Consultation.public_id == public_id)
+        .options(
+            selectinload(Consultation.images).joinedload(ConsultImage.prediction),
+            selectinload(Consultation.reviews).joinedload(Review.clinician),
+            joinedload(Consultation.claimed_by),
+        )
+    )
+    if consultation is None:
+        raise NotFoundError(f"No consultation {public_id}.")
+    audit.record(session, clinician.actor, "consultation.view", consultation_id=consultation.id)
+    return consultation
+
+
+def claim(session: Session, consultation_id: int, clinician: Clinician, *, now: datetime | None = None) -> Consultation:
+    """submitted -> in_review, owned by ``clinician``."""
+    now = now or utcnow()
+    return _transition(
+        session,
+        consultation_id,
+        clinician,
+        "consultation.claim",
+        source=Status.SUBMITTED,
+        to=Status.IN_REVIEW,
+        values={"claimed_by_id": clinician.id, "claimed_at": now, "updated_at": now},
+    )
+
+
+def release(
+    session: Session, consultation_id: int, clinician: Clinician, *, now: datetime | None = None
+) -> Consultation:
+    """in_review -> submitted, by the clinician who claimed it (or an admin)."""
+    return _transition(
+        session,
+        consultation_id,
+        clinician,
+        "consultation.release",
+        source=Status.IN_REVIEW,
+        to=Status.SUBMITTED,
+        owner_only=True,
+        values={"claimed_by_id": None, "claimed_at": None, "updated_at": now or utcnow()},
+    )
+
+
+def record_review(
+    session: Session,
+    consultation_id: int,
+    clinician: Clinician,
+    diagnosis: str,
+    notes: str = "",
+    agrees_with_ai: bool | None = None,
+    *,
+    now: datetime | None = None,
+) -> Review:
+    """in_review -> reviewed, by the clinician who claimed it; the notes are shown to the patient."""
+    if diagnosis not in set(Diagnosis):
+        raise ValidationError(f"Diagnosis {diagnosis!r} is not one of {[d.value for d in Diagnosis]}.")
+    now = now or utcnow()
+    consultation = _transition(
+        session,
+        consultation_id,
+        clinician,
+        "consultation.review",
+        source=Status.IN_REVIEW,
+        to=Status.REVIEWED,
+        owner_only=True,
+        values={"reviewed_at": now, "updated_at": now},
+        detail={"diagnosis": diagnosis, "agrees_with_ai": agrees_with_ai},
+    )
+    review = Review(
+        consultation_id=consultation.id,
+        clinician_id=clinician.id,
+        diagnosis=diagnosis,
+        notes=notes,
+        agrees_with_ai=agrees_with_ai,
+        created_at=now,
+    )
+    session.add(review)
+    session.flush()
+    return review
+
+
+def close(session: Session, consultation_id: int, clinician: Clinician, *, now: datetime | None = None) -> Consultation:
+    """reviewed -> closed."""
+    now = now or utcnow()
+    return _transition(
+        session,
+        consultation_id,
+        clinician,
+        "consultation.close",
+        source=Status.REVIEWED,
+        to=Status.CLOSED,
+        values={"closed_at": now, "updated_at": now},
+    )
+
+
+def _transition(
+    session: Session,
+    consultation_id: int,
+    clinician: Clinician,
+    action: str,
+    *,
+    source: Status,
+    to: Status,
+    values: dict[str, Any],
+    owner_only: bool = False,
+    detail: dict[str, Any] | None = None,
+) -> Consultation:
+    """Move status with one conditional UPDATE (race-safe), or explain why it cannot move."""
+    conditions = [Consultation.id == consultation_id, Consultation.status == source]
+    if owner_only and not clinician.is_admin:
+        conditions.append(Consultation.claimed_by_id == clinician.id)
+    result = session.execute(
+        update(Consultation).where(*conditions).values(status=to, **values),
+        execution_options={"synchronize_session": False},  # reloaded just below
+    )
+    consultation = session.get(Consultation, consultation_id, populate_existing=True)
+    if consultation is None:
+        raise NotFoundError(f"No consultation with id {consultation_id}.")
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        reason = "claimed by another clinician" if consultation.status == source else ""
+        raise InvalidTransitionError(consultation.public_id, consultation.status, to, reason)
+    audit.record(
+        session,
+        clinician.actor,
+        action,
+        consultation_id=consultation_id,
+        detail={"status": to.value, **(detail or {})},
+    )
+    return consultation
+
+
+# --- patient ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PatientView:
+    """All a patient sees: the status and, once reviewed, the clinician's diagnosis and notes."""
+
+    status: str
+    diagnosis: str | None = None
+    notes: str | None = None
+
+
+def lookup_by_code(session: Session, code: str) -> PatientView | None:
+    """The patient's view for an access code, or None for any code that matches nothing.
+
+    The hash is looked up through its unique index and then compared in constant time; the audit
+    event records only whether something was found, never the code.
+    """
+    canonical = normalise_code(code)
+    consultation = None
+    if canonical is not None:
+        digest = hash_code(session, canonical)
+        found = session.scalar(
+            select(Consultation)
+            .where(Consultation.access_code_hash == digest)
+            .options(selectinload(Consultation.reviews))
+        )
+        if found is not None and hmac.compare_digest(found.access_code_hash, digest):
+            consultation = found
+    audit.record(
+        session,
+        audit.PATIENT,
+        "patient.lookup",
+        consultation_id=consultation.id if consultation else None,
+        detail={"found": consultation is not None},
+    )
+    if consultation is None:
+        return None
+    review = consultation.latest_review
+    if consultation.status in (Status.REVIEWED, Status.CLOSED) and review is not None:
+        return PatientView(consultation.status, review.diagnosis, review.notes)
+    return PatientView(consultation.status)

@@ -1,0 +1,77 @@
+"""The path back into training: reviewed images as an ImageFolder tree plus a groups file.
+
+Layout: ``DIR/<label>/<public_id>_<position>.<ext>`` and ``DIR/groups.csv`` with header
+``file,label,group,source`` (group = consultation public id, so a group-aware split never puts images
+of one patient visit on both sides; source = phone or dermoscope).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.consultations import MIME_EXTENSIONS
+from db.errors import ValidationError
+from db.models import Consultation, ConsultImage, Diagnosis, Review, Status
+
+TRAINING_LABELS = (Diagnosis.PSORIASIS, Diagnosis.SEBORRHEIC_DERMATITIS)
+GROUPS_HEADER = ("file", "label", "group", "source")
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    directory: Path
+    images: int
+    consultations: int
+    per_label: dict[str, int]
+
+    def audit_detail(self) -> dict[str, object]:
+        return {"images": self.images, "consultations": self.consultations, "per_label": self.per_label}
+
+
+def export_training(session: Session, directory: str | Path, *, include_demo: bool = False) -> ExportSummary:
+    """Write every image of reviewed/closed consultations whose latest diagnosis is a training label.
+
+    Refuses a non-empty ``directory`` so stale files never mix into a new export. Only reads, streaming
+    images in batches: run it in ``db.session()`` (no write lock held while files are written) and
+    audit it afterwards in a short ``db.begin()``, as ``python -m db export-training`` does.
+    """
+    directory = Path(directory)
+    if directory.exists() and any(directory.iterdir()):
+        raise ValidationError(f"{directory} is not empty; export into a new folder.")
+    latest_review = (
+        select(Review.consultation_id, func.max(Review.id).label("review_id"))
+        .group_by(Review.consultation_id)
+        .subquery()
+    )
+    query = (
+        select(ConsultImage, Review.diagnosis, Consultation.public_id, Consultation.image_source)
+        .join(Consultation, ConsultImage.consultation_id == Consultation.id)
+        .join(latest_review, latest_review.c.consultation_id == Consultation.id)
+        .join(Review, Review.id == latest_review.c.review_id)
+        .where(Consultation.status.in_((Status.REVIEWED, Status.CLOSED)))
+        .where(Review.diagnosis.in_(TRAINING_LABELS))
+        .order_by(Consultation.id, ConsultImage.position)
+        .execution_options(yield_per=32)
+    )
+    if not include_demo:
+        query = query.where(Consultation.is_demo.is_(False))
+    for label in TRAINING_LABELS:
+        (directory / label).mkdir(parents=True, exist_ok=True)
+    per_label = dict.fromkeys((label.value for label in TRAINING_LABELS), 0)
+    groups: set[str] = set()
+    with (directory / "groups.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(GROUPS_HEADER)
+        for image, diagnosis, public_id, source in session.execute(query):
+            relative = f"{diagnosis}/{public_id}_{image.position}{MIME_EXTENSIONS[image.mime]}"
+            (directory / relative).write_bytes(image.data)
+            session.expunge(image)  # keep memory flat on large exports
+            writer.writerow((relative, diagnosis, public_id, source))
+            per_label[diagnosis] += 1
+            groups.add(public_id)
+    return ExportSummary(directory, sum(per_label.values()), len(groups), per_label)

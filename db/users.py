@@ -1,0 +1,136 @@
+"""Clinician accounts: argon2 password hashes, failed-login counting and temporary lock-out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db import audit
+from db.errors import AccountLockedError, InvalidCredentialsError, ValidationError
+from db.models import Role, User, utcnow
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 12
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+_hasher = PasswordHasher()  # thread-safe; parameters are argon2-cffi's current recommendation
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both failures take the same time."""
+    return _hasher.hash("not-a-real-password-just-timing")
+
+
+@dataclass(frozen=True)
+class Clinician:
+    """A logged-in clinician: plain values, safe to keep in a UI session and to pass between threads."""
+
+    id: int
+    username: str
+    role: str
+    is_demo: bool
+
+    @property
+    def actor(self) -> str:
+        return audit.clinician_actor(self.username)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @classmethod
+    def from_user(cls, user: User) -> Clinician:
+        return cls(id=user.id, username=user.username, role=user.role, is_demo=user.is_demo)
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str = Role.DERMATOLOGIST,
+    *,
+    is_demo: bool = False,
+    actor: str = audit.SYSTEM,
+) -> Clinician:
+    """Add an account; the password is stored only as an argon2id hash."""
+    username = normalise_username(username)
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise ValidationError(
+            f"Username {username!r} is not allowed: use 2-64 characters from a-z, 0-9, '.', '_', '-' "
+            "starting with a letter or digit."
+        )
+    if role not in set(Role):
+        raise ValidationError(f"Role {role!r} is not one of {[r.value for r in Role]}.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise ValidationError(f"A user called {username!r} already exists.")
+    user = User(username=username, role=role, password_hash=_hasher.hash(password), is_demo=is_demo)
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "user.create", detail={"username": username, "role": role})
+    return Clinician.from_user(user)
+
+
+def authenticate(session: Session, username: str, password: str, *, now: datetime | None = None) -> Clinician:
+    """Check a password, counting failures; the 5th failure in a row locks the account for 15 minutes.
+
+    Raises InvalidCredentialsError or AccountLockedError. Both are ``keeps_changes`` errors, so inside
+    ``with db.begin()`` the failure count and its audit event are committed before the error propagates.
+    """
+    now = now or utcnow()
+    username = normalise_username(username)
+    user = session.scalar(select(User).where(User.username == username).with_for_update())
+    if user is None:
+        _verify(_dummy_hash(), password)
+        # The typed name is not logged: people sometimes type their password into the username box.
+        audit.record(session, audit.ANONYMOUS, "user.login_failed", detail={"reason": "unknown_user"})
+        raise InvalidCredentialsError()
+    actor = audit.clinician_actor(user.username)
+    if user.locked_until is not None and user.locked_until > now:
+        audit.record(session, actor, "user.login_failed", detail={"reason": "locked"})
+        raise AccountLockedError(user.locked_until)
+    if not _verify(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.failed_logins = 0
+            user.locked_until = now + LOCKOUT
+            audit.record(session, actor, "user.login_failed", detail={"reason": "locked_now"})
+            raise AccountLockedError(user.locked_until)
+        audit.record(session, actor, "user.login_failed", detail={"reason": "bad_password"})
+        raise InvalidCredentialsError()
+    user.failed_logins = 0
+    user.locked_until = None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    audit.record(session, actor, "user.login")
+    return Clinician.from_user(user)
+
+
+def get_clinician(session: Session, username: str) -> Clinician | None:
+    user = session.scalar(select(User).where(User.username == normalise_username(username)))
+    return Clinician.from_user(user) if user else None
+
+
+def list_clinicians(session: Session) -> list[Clinician]:
+    return [Clinician.from_user(u) for u in session.scalars(select(User).order_by(User.username))]
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

@@ -1,0 +1,147 @@
+"""The model card written next to a checkpoint (``weights/<name>.md``), after the checkpoint itself.
+
+Human-readable sections plus one fenced ``json`` block holding exactly ``meta.metrics``, the threshold
+and the version, so a test can check that the card and the checkpoint agree. The last line carries the
+checkpoint's sha256, which :func:`scalp_model.checkpoint.load_checkpoint` verifies.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import ModelMeta
+
+DATA_PROVENANCE = """\
+Public images gathered by the project (see the data README); **none is stored in this repository**.
+- `scalp/` (psoriasis 100, seborrheic dermatitis 43; 110 near-duplicate groups): DermNet (dermnet.com) crawl
+  images (~720 px) and thumbnails (~290 px), DermNet NZ, SD-198/DermQuest, unverified web/stock images.
+  DermNet and DermQuest images are copyrighted atlas photos (education and research use).
+- `body/` (1,370 images of the two diseases on other body sites; DermNet crawl, DermNet NZ, SD-198) and
+  `other_dermoscopy/` (955 HAM10000 thumbnails, CC BY-NC 4.0, and ISIC images, mixed Creative Commons
+  licences): used only without labels, for feature distillation, and `other_dermoscopy/` for the
+  out-of-scope report.
+- There is no public scalp dermoscopy of either disease; the paper's own data set is private. This model
+  was trained on clinical (macro) photos, not dermoscopy.
+The weights derive from these images and are shipped as a demonstration only, under the same terms."""
+
+LIMITATIONS = """\
+- Tiny held-out test split (see n above): the confidence intervals are wide and are the honest figure.
+- Source shortcut: psoriasis images are mostly large DermNet crawl photos, seborrheic dermatitis mostly
+  thumbnails and web photos. Training harmonises sources (thumbnail-size downscale, JPEG re-encode,
+  footer cuts), but check the per-source table, above all `dermnet_thumb` vs `dermnet_thumb`.
+- Some web seborrheic-dermatitis labels are doubtful (data README); infants with cradle cap are included.
+- Clinical photos only; not validated on dermoscopy, on skin of colour, or on any prospective population.
+- The out-of-scope gate is a distance in feature space; it misses in-distribution-looking pictures of
+  other scalp conditions (tinea capitis, lichen planopilaris, lice...) which the model will still label
+  as one of its two classes."""
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def _ci(v: Any) -> str:
+    return f"[{v[0]:.3f}, {v[1]:.3f}]" if v else ""
+
+
+def metrics_table(rep: dict[str, Any], title: str) -> list[str]:
+    lines = [f"**{title}** — n = {rep['n']} (psoriasis {rep['n_positive']}, seborrheic dermatitis {rep['n_negative']})", "",
+             "| | value | 95% CI |", "|---|---|---|",
+             f"| AUC (DeLong CI) | {_fmt(rep['auc'])} | {_ci(rep['auc_ci'])} |",
+             f"| sensitivity (psoriasis, Wilson CI) | {_fmt(rep['sensitivity'])} | {_ci(rep.get('sensitivity_ci'))} |",
+             f"| specificity (Wilson CI) | {_fmt(rep['specificity'])} | {_ci(rep.get('specificity_ci'))} |",
+             f"| accuracy | {_fmt(rep['accuracy'])} | |",
+             f"| Cohen's kappa | {_fmt(rep['kappa'])} | |",
+             f"| Brier | {_fmt(rep['brier'])} | |",
+             f"| ECE (10 bins) | {_fmt(rep['ece'])} | |", ""]
+    if rep.get("by_source"):
+        lines += ["| source | n (pso/SD) | AUC | sensitivity | specificity |", "|---|---|---|---|---|"]
+        for name, sub in rep["by_source"].items():
+            lines.append(f"| {name} | {sub['n']} ({sub['n_positive']}/{sub['n_negative']}) | {_fmt(sub['auc'])} "
+                         f"| {_fmt(sub['sensitivity'])} | {_fmt(sub['specificity'])} |")
+        lines.append("")
+    return lines
+
+
+def card_text(meta: ModelMeta, sha256: str, checkpoint_name: str) -> str:
+    m, t = meta.metrics, meta.training
+    split = t.get("split", {})
+    lines = [f"# {checkpoint_name} — ScalpScope model card", "",
+             f"- version: `{meta.version}`", f"- created: {meta.created}",
+             f"- architecture: torchvision GoogLeNet, 2-class head ({', '.join(meta.class_names)}), "
+             f"input {meta.input_size}×{meta.input_size} whole image remapped (no crop), mean {list(meta.mean)}, "
+             f"std {list(meta.std)}, transform_input={meta.transform_input}",
+             f"- torch {t.get('torch')}, torchvision {t.get('torchvision')}", "",
+             "## Intended use", "",
+             "**Demonstration only. This is NOT a medical device and has no clinical validity.** It illustrates the",
+             "method of Yu et al., Front. Med. 2022 (GoogLeNet transfer learning, scalp psoriasis vs seborrheic",
+             "dermatitis) inside the ScalpScope teledermatology demo. It must not be used to diagnose, triage or",
+             "treat anyone; every output must be read by a clinician.", "",
+             "## Data and provenance", "", DATA_PROVENANCE, "",
+             f"Split **by near-duplicate group**, stratified by class, seed {t.get('seed')}: "
+             + ", ".join(f"{k} {len(v)} images" for k, v in split.items())
+             + ". The file lists are stored in the checkpoint (`meta.training['split']`).", "",
+             "## Training recipe", ""]
+    lines += [f"- {line}" for line in t.get("recipe", [])]
+    lines += ["", "Exact commands:", "", "```"] + t.get("commands", [t.get("command", "")]) + ["```", ""]
+    lines += ["## Held-out figures", "",
+              f"Operating threshold on P(psoriasis): **{meta.threshold:.4f}** (chosen on validation for sensitivity ≥ "
+              f"{t.get('target_sensitivity')}), temperature {meta.temperature:.3f} (fitted on validation), "
+              f"uncertain band ±{meta.uncertain_band}.", ""]
+    if "test" in m:
+        lines += metrics_table(m["test"], "Test split (group-held-out, never used for any choice)")
+    if "val" in m:
+        lines += metrics_table({**m["val"], "by_source": {}}, "Validation split (used for temperature, threshold, model selection)")
+    if "cross_validation" in m:
+        cv = m["cross_validation"]
+        lines += [f"**Grouped {cv.get('folds')}-fold cross-validation** (pooled out-of-fold predictions, "
+                  f"{cv.get('note', '')})", ""]
+        lines += metrics_table(cv["pooled"], "Cross-validation, pooled")
+    if "ablation" in m:
+        lines += ["## Ablation (measured, same split)", "", "| variant | test AUC | val AUC | note |", "|---|---|---|---|"]
+        for row in m["ablation"]:
+            lines.append(f"| {row['variant']} | {_fmt(row.get('test_auc'))} | {_fmt(row.get('val_auc'))} | {row.get('note', '')} |")
+        lines.append("")
+    if "ood" in m:
+        o = m["ood"]
+        lines += ["## Out-of-scope gate", "",
+                  f"Mahalanobis distance in a {o.get('components')}-component PCA of the pooled features of training "
+                  f"images; threshold {_fmt(meta.ood_threshold, 4)} lets {_fmt(o.get('val_pass_rate'))} of in-scope "
+                  "validation images pass.", "", "| images | n | rejected |", "|---|---|---|"]
+        for name, r in o.get("rejection", {}).items():
+            lines.append(f"| {name} | {r['n']} | {_fmt(r['rate'])} |")
+        lines.append("")
+    lines += ["## Limitations", "", LIMITATIONS, "", "## Machine-readable summary (must equal the checkpoint's meta)", "",
+              "```json", json.dumps(card_summary(meta), indent=1, sort_keys=True), "```", "",
+              f"sha256: {sha256}", ""]
+    return "\n".join(lines)
+
+
+def card_summary(meta: ModelMeta) -> dict[str, Any]:
+    return {"version": meta.version, "threshold": meta.threshold, "temperature": meta.temperature,
+            "ood_threshold": meta.ood_threshold, "metrics": meta.metrics}
+
+
+_JSON_BLOCK = re.compile(r"```json\n(.*?)\n```", re.DOTALL)
+
+
+def read_card_summary(card: Path) -> dict[str, Any]:
+    """The machine-readable block of a card written by :func:`write_card`."""
+    blocks = _JSON_BLOCK.findall(Path(card).read_text(encoding="utf-8"))
+    if not blocks:
+        raise ValueError(f"{card} has no json summary block")
+    return json.loads(blocks[-1])
+
+
+def write_card(checkpoint: Path, meta: ModelMeta, sha256: str) -> Path:
+    from .checkpoint import card_path
+
+    path = card_path(Path(checkpoint))
+    path.write_text(card_text(meta, sha256, Path(checkpoint).name), encoding="utf-8")
+    return path
