@@ -92,3 +92,16 @@ def test_two_threads_explaining_get_their_own_maps(predictor: Predictor) -> None
         np.testing.assert_allclose(m, alone_a, atol=1e-5)
     for m in out["b"]:
         np.testing.assert_allclose(m, alone_b, atol=1e-5)
+
+
+def test_overlay_blend_matches_pytorch_grad_cam() -> None:
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
+    from scalp_model.cam import blend_heatmap
+
+    rng = np.random.default_rng(0)
+    rgb = rng.random((40, 60, 3)).astype(np.float32)
+    mask = rng.random((40, 60)).astype(np.float32)
+    for weight in (0.2, 0.55, 0.9):
+        np.testing.assert_array_equal(blend_heatmap(rgb, mask, weight),
+                                      show_cam_on_image(rgb, mask, use_rgb=True, image_weight=weight))
