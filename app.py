@@ -1,0 +1,40 @@
+"""ScalpScope: the entry point only routes. Run with ``streamlit run app.py``.
+
+Pages live in ``pages/``; what they share (model, database, settings, error display) is in
+``pages/_resources.py``.
+"""
+import streamlit as st
+
+from pages import _auth as auth
+from pages import _resources as res
+
+st.set_page_config(page_title="ScalpScope", page_icon=":material/dermatology:", layout="wide")
+res.secrets()  # copies top-level secrets (DATABASE_URL, SCALPSCOPE_*) into the environment
+
+navigation = st.navigation({
+    "Patients": [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/new_consultation.py", title="New consultation", icon=":material/add_a_photo:"),
+        st.Page("pages/my_consultation.py", title="My consultation", icon=":material/key:"),
+    ],
+    "Clinicians": [
+        st.Page("pages/queue.py", title="Queue", icon=":material/inbox:"),
+        st.Page("pages/review.py", title="Review", icon=":material/stethoscope:"),
+    ],
+    "About": [
+        st.Page("pages/model.py", title="Model", icon=":material/model_training:"),
+    ],
+})
+
+with st.sidebar:
+    st.caption("ScalpScope tells scalp psoriasis from seborrheic dermatitis on photos, for review by a "
+               "dermatologist. **Not a diagnosis. Not for emergencies.**")
+    clinician = auth.current_clinician()
+    if clinician is not None:
+        st.caption(f"Signed in as **{clinician.username}** ({clinician.role}"
+                   f"{', demo' if clinician.is_demo else ''})")
+        st.button("Sign out", key="sign_out", on_click=auth.sign_out, icon=":material/logout:")
+    if res.demo_mode():
+        st.caption(":material/science: Demo mode: data entered here is marked as demo data.")
+
+navigation.run()

@@ -1,0 +1,125 @@
+"""Clinician sign-in for the Queue and Review pages.
+
+Passwords are checked by :func:`db.users.authenticate` (argon2 hashes, lock-out after repeated failures).
+When ``[auth]`` is configured in secrets.toml, ``st.login`` (OIDC) is offered too; the identity
+provider's ``SCALPSCOPE_OIDC_USERNAME_CLAIM`` must name an existing clinician account. A session that
+has been idle for ``SCALPSCOPE_SESSION_TIMEOUT_MIN`` minutes is signed out.
+
+Only the frozen :class:`db.users.Clinician` (id, username, role) is kept in ``st.session_state``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import streamlit as st
+
+from db import audit
+from db.users import Clinician, authenticate, get_clinician, list_clinicians
+from pages import _resources as res
+
+_KEY = "auth_session"
+_NOTICE_KEY = "auth_notice"
+
+
+@dataclass
+class _SignedIn:
+    clinician: Clinician
+    via: str  # "password" or "oidc"
+    last_seen: float
+
+
+def current_clinician() -> Clinician | None:
+    """The signed-in clinician, or None; signs out a session idle for longer than the timeout."""
+    entry: _SignedIn | None = st.session_state.get(_KEY)
+    if entry is None:
+        return None
+    now = time.monotonic()
+    if now - entry.last_seen > res.session_timeout_s():
+        minutes = round(res.session_timeout_s() / 60)
+        sign_out(f"You were signed out after {minutes} minutes without activity. Please sign in again.")
+        return None
+    entry.last_seen = now
+    return entry.clinician
+
+
+def sign_out(notice: str | None = None) -> None:
+    entry: _SignedIn | None = st.session_state.pop(_KEY, None)
+    for key in ("review_public_id", "review_loaded", "queue_cursors"):
+        st.session_state.pop(key, None)
+    if notice:
+        st.session_state[_NOTICE_KEY] = notice
+    if entry is not None and entry.via == "oidc" and st.user.get("is_logged_in"):
+        st.logout()
+
+
+def _start(clinician: Clinician, via: str) -> None:
+    st.session_state[_KEY] = _SignedIn(clinician, via, time.monotonic())
+
+
+def require_clinician() -> Clinician:
+    """The signed-in clinician; otherwise draw the sign-in form and stop the page."""
+    clinician = current_clinician()
+    if clinician is None:
+        with st.columns([3, 2])[0]:
+            _sign_in_form()
+        st.stop()
+    return clinician
+
+
+def _sign_in_form() -> None:
+    notice = st.session_state.pop(_NOTICE_KEY, None)
+    if notice:
+        st.info(notice, icon=":material/schedule:")
+    st.subheader("Clinician sign-in")
+    st.caption("For dermatologists of the service. Patients: use **My consultation** with your access code.")
+    with res.friendly_errors(operator=True):
+        database = res.get_database()
+        with database.begin() as session:
+            has_accounts = bool(list_clinicians(session))
+    if not has_accounts:
+        st.info("No clinician account exists yet. An operator creates one on the server with "
+                "`python -m db create-user NAME` (the password is asked without echo).",
+                icon=":material/person_add:")
+    elif res.demo_mode():
+        st.info(f"Demo mode: sign in as **{res.DEMO_USERNAME}** with password **{res.DEMO_PASSWORD}**.",
+                icon=":material/science:")
+    if res.oidc_configured():
+        _oidc_sign_in()
+    with st.form("sign_in", clear_on_submit=True):
+        username = st.text_input("Username", key="sign_in_username", autocomplete="username")
+        password = st.text_input("Password", type="password", key="sign_in_password",
+                                 autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        if not username or not password:
+            st.error("Enter your username and password.")
+            return
+        with res.friendly_errors(operator=True):
+            with database.begin() as session:
+                clinician = authenticate(session, username, password)
+        _start(clinician, "password")
+        st.rerun()
+
+
+def _oidc_sign_in() -> None:
+    """Single sign-on through ``st.login``; only drawn when ``[auth]`` is configured."""
+    if not st.user.get("is_logged_in"):
+        st.button("Sign in with your organisation account", key="sign_in_oidc", on_click=st.login,
+                  icon=":material/badge:")
+        st.caption("Or use a ScalpScope password:")
+        return
+    claim = res.OIDC_USERNAME_CLAIM.get()
+    name = str(st.user.get(claim) or "")
+    with res.friendly_errors(operator=True):
+        with res.get_database().begin() as session:
+            clinician = get_clinician(session, name) if name else None
+            if clinician is not None:
+                # Gap in db/: no function records a sign-in made elsewhere; the audit module is public.
+                audit.record(session, clinician.actor, "user.login", detail={"method": "oidc"})
+    if clinician is not None:
+        _start(clinician, "oidc")
+        st.rerun()
+    st.error(f"Your organisation account ({st.user.get('email') or name or 'unknown'}) is not linked to a "
+             f"ScalpScope clinician account. Ask an operator to create the account '{name}'.")
+    st.button("Sign out of the organisation account", key="sign_out_oidc", on_click=st.logout)

@@ -1,0 +1,189 @@
+"""What every page shares: settings, the one predictor, the one database, and error display.
+
+The two ``st.cache_resource`` getters live here and nowhere else, so the checkpoint is loaded and the
+database migrated once per process and shared by every session (``Predictor`` and ``Database`` are
+thread-safe). Pages use ``from pages import _resources as res`` and call ``res.get_predictor()`` and
+``res.get_database()`` at the moment they need them; tests replace those two attributes.
+
+Settings come from the environment. Top-level values in ``.streamlit/secrets.toml`` are copied into the
+environment by Streamlit when :func:`secrets` first reads them (``app.py`` does that on every run), so
+``DATABASE_URL`` or ``SCALPSCOPE_WEIGHTS`` may live in either place.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import streamlit as st
+from sqlalchemy.orm import Session
+
+from db import settings as db_settings
+from db.consultations import NewImage, NewPrediction
+from db.engine import Database
+from db.errors import DatabaseError, DatabaseUnavailableError, MigrationRequiredError, ValidationError
+from db.models import utcnow
+from db.stats import Turnaround, turnaround
+from db.users import create_user, get_clinician
+from scalp_model import settings as model_settings
+from scalp_model.errors import ScalpScopeError, WeightsError
+from scalp_model.predictor import Analysis, Predictor
+from scalp_model.preprocess import decode_image, sanitized_bytes
+from scalp_model.settings import Setting
+
+log = logging.getLogger("scalpscope.app")
+
+# The consent text a patient accepts is versioned; change the version whenever the text changes.
+CONSENT_VERSION = "2026-11"
+
+DEMO = Setting("SCALPSCOPE_DEMO", "0", "1: create the demo clinician account demo / demo-password-123 "
+               "(marked is_demo) and mark new consultations as demo data.")
+SESSION_TIMEOUT_MIN = Setting("SCALPSCOPE_SESSION_TIMEOUT_MIN", "30",
+                              "Minutes without activity after which a clinician is signed out.")
+OIDC_USERNAME_CLAIM = Setting("SCALPSCOPE_OIDC_USERNAME_CLAIM", "preferred_username",
+                              "With [auth] in secrets.toml: the identity-provider claim that must equal an "
+                              "existing clinician username.")
+APP_SETTINGS: tuple[Setting, ...] = (DEMO, SESSION_TIMEOUT_MIN, OIDC_USERNAME_CLAIM)
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo-password-123"  # as documented in README.md
+USER_ERRORS = (ScalpScopeError, DatabaseError)
+_SETUP_ERRORS = (WeightsError, DatabaseUnavailableError, MigrationRequiredError)
+
+
+# --- settings ---------------------------------------------------------------------------------------
+def secrets() -> Mapping[str, Any]:
+    """``st.secrets`` as a plain dict, or ``{}`` when there is no secrets file (never an error)."""
+    try:
+        return st.secrets.to_dict()
+    except FileNotFoundError:
+        return {}
+
+
+def demo_mode() -> bool:
+    return DEMO.get().strip().lower() in {"1", "true", "yes", "on"}
+
+
+def session_timeout_s() -> float:
+    return float(SESSION_TIMEOUT_MIN.get()) * 60
+
+
+def oidc_configured() -> bool:
+    """True when ``[auth]`` in secrets.toml configures ``st.login``."""
+    auth = secrets().get("auth")
+    return isinstance(auth, Mapping) and bool(auth.get("redirect_uri"))
+
+
+# --- shared resources -------------------------------------------------------------------------------
+@st.cache_resource(show_spinner="Loading the model…", max_entries=2)
+def _load_predictor(path: str, device: str) -> Predictor:
+    predictor = Predictor.from_path(path, device=None if device == "auto" else device)
+    log.info("model %s loaded from %s on %s", predictor.version, path, predictor.device)
+    return predictor
+
+
+def get_predictor() -> Predictor:
+    """The process-wide predictor for ``SCALPSCOPE_WEIGHTS``; raises a ``WeightsError`` when unusable."""
+    return _load_predictor(str(model_settings.weights_path()), model_settings.DEVICE.get())
+
+
+@st.cache_resource(show_spinner="Opening the database…", max_entries=4)
+def _open_database(url: str, demo: bool) -> Database:
+    database = Database.from_url(url)
+    database.migrate()
+    if demo:
+        with database.begin() as session:
+            ensure_demo_clinician(session)
+    log.info("database ready (%s)", database.dialect)
+    return database
+
+
+def get_database() -> Database:
+    """The process-wide database for ``DATABASE_URL`` (default: SQLite under data/), migrated on first use."""
+    return _open_database(db_settings.default_database_url(), demo_mode())
+
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=16)
+def _turnaround(url: str, days: int | None) -> Turnaround:
+    since = None if days is None else utcnow() - timedelta(days=days)
+    with _open_database(url, demo_mode()).begin() as session:
+        return turnaround(session, since=since)
+
+
+def cached_turnaround(days: int | None = None) -> Turnaround:
+    """``db.stats.turnaround`` for submits in the last ``days`` (None: all time), at most a minute old.
+
+    It reads every reviewed consultation in the window, so pages must not run it on every rerun.
+    """
+    return _turnaround(db_settings.default_database_url(), days)
+
+
+def ensure_demo_clinician(session: Session) -> None:
+    """Create the demo dermatologist once (idempotent; also when two processes race)."""
+    if get_clinician(session, DEMO_USERNAME) is not None:
+        return
+    try:
+        with session.begin_nested():
+            create_user(session, DEMO_USERNAME, DEMO_PASSWORD, is_demo=True)
+    except ValidationError:  # created by another process meanwhile
+        if get_clinician(session, DEMO_USERNAME) is None:
+            raise
+
+
+# --- errors -----------------------------------------------------------------------------------------
+def show_error(exc: BaseException, *, operator: bool = False) -> None:
+    """One ``st.error`` for a named error, never a traceback.
+
+    Set-up problems (missing weights, database down) are explained to operators; patients get a plain
+    sentence and the operator's detail folded away.
+    """
+    log.warning("%s: %s", type(exc).__name__, exc)
+    if isinstance(exc, _SETUP_ERRORS) and not operator:
+        st.error("ScalpScope cannot do this right now because of a problem on our side. "
+                 "Please try again later; nothing you sent has been stored.", icon=":material/error:")
+        with st.expander("Details for the site operator"):
+            st.write(str(exc))
+    else:
+        st.error(str(exc), icon=":material/error:")
+
+
+@contextmanager
+def friendly_errors(*, operator: bool = False, stop: bool = True) -> Iterator[None]:
+    """Show a ``ScalpScopeError`` or database error as ``st.error`` (then stop the page unless told not to).
+
+    Anything else is a bug and propagates to Streamlit's own error handling.
+    """
+    try:
+        yield
+    except USER_ERRORS as exc:
+        show_error(exc, operator=operator)
+        if stop:
+            st.stop()
+
+
+# --- adapters between scalp_model and db --------------------------------------------------------------
+def submission_records(data: bytes, analysis: Analysis, overlay_png: bytes | None,
+                       source: str) -> tuple[NewImage, NewPrediction]:
+    """One photo as ``db.consultations.submit_consultation`` stores it.
+
+    The stored picture is re-decoded at up to 2048 px for the dermatologist and re-encoded without any
+    metadata (EXIF, GPS); the model's output keeps its provenance (version, checkpoint sha256, timings).
+    """
+    stored = decode_image(data, working_size=2048)
+    jpeg, mime = sanitized_bytes(stored.image)
+    width, height = stored.image.size
+    decoded, prediction = analysis.decoded, analysis.prediction
+    capture = {"source": source, "format": decoded.format, "original_size": list(decoded.original_size),
+               "frames": decoded.frames, "exif_orientation": decoded.exif_orientation,
+               "quality": analysis.quality.to_dict()}
+    image = NewImage(data=jpeg, mime=mime, width=width, height=height, capture=capture)
+    new_prediction = NewPrediction(
+        model_version=prediction.model_version, model_sha256=prediction.model_sha256,
+        p_psoriasis=prediction.p_psoriasis, threshold=prediction.threshold, temperature=prediction.temperature,
+        label=prediction.label, uncertain=prediction.uncertain, out_of_scope=prediction.out_of_scope,
+        latency_ms=round(sum(prediction.timings_ms.values()), 3), ood_score=prediction.ood_score,
+        overlay_png=overlay_png,
+    )
+    return image, new_prediction

@@ -1,0 +1,99 @@
+"""Queue: consultations in priority order (db.consultations.Triage), with filters, counts and turnaround."""
+from datetime import timedelta
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from db.consultations import QueueCursor, list_queue, queue_counts
+from db.models import Status, utcnow
+from pages import _auth as auth
+from pages import _resources as res
+from pages import _views as views
+
+PAGE_SIZE = 25
+WAITS = {"any time": None, "1 hour": timedelta(hours=1), "4 hours": timedelta(hours=4),
+         "1 day": timedelta(days=1), "3 days": timedelta(days=3)}
+TURNAROUND_WINDOWS = {"last 7 days": 7, "last 30 days": 30, "all time": None}
+
+
+def first_page() -> None:
+    st.session_state["queue_cursors"] = []
+
+
+def open_review(public_id: str) -> None:
+    st.session_state["review_public_id"] = public_id
+    st.switch_page("pages/review.py")
+
+
+auth.require_clinician()
+st.title("Review queue")
+now = utcnow()
+with res.friendly_errors(operator=True), res.get_database().begin() as session:
+    counts = queue_counts(session)
+for column, status in zip(st.columns(len(Status)), Status):
+    column.metric(views.STATUS_SHORT[status], counts[status])
+
+filters = st.columns([3, 1.4, 1.6, 1.6], vertical_alignment="bottom")
+statuses = filters[0].multiselect("Status", list(Status), default=[Status.SUBMITTED, Status.IN_REVIEW],
+                                  format_func=views.STATUS_SHORT.get, key="q_status", on_change=first_page)
+uncertain_only = filters[1].toggle("Uncertain only", key="q_uncertain", on_change=first_page)
+out_of_scope_only = filters[2].toggle("Out of scope only", key="q_out_of_scope", on_change=first_page)
+wait = filters[3].selectbox("Waiting at least", list(WAITS), key="q_wait", on_change=first_page)
+
+cursors: list[str] = st.session_state.setdefault("queue_cursors", [])
+with res.friendly_errors(operator=True), res.get_database().begin() as session:
+    page = list_queue(session, statuses=statuses or list(Status), uncertain_only=uncertain_only,
+                      out_of_scope_only=out_of_scope_only, min_wait=WAITS[wait], limit=PAGE_SIZE,
+                      after=QueueCursor.decode(cursors[-1]) if cursors else None, now=now)
+    rows = [{"#": len(cursors) * PAGE_SIZE + rank, "Waiting": views.format_duration(now - c.created_at),
+             "Status": views.STATUS_SHORT[c.status], "Max P(psoriasis)": c.max_p_psoriasis,
+             "Uncertain": c.any_uncertain, "Out of scope": c.any_out_of_scope,
+             "Claimed by": c.claimed_by.username if c.claimed_by else "", "Photos from": c.image_source,
+             "Consultation": c.public_id}
+            for rank, c in enumerate(page.items, start=1)]
+waiting = [c.public_id for c in page.items if c.status == Status.SUBMITTED]
+
+if not rows:
+    st.info("Nothing in the queue matches these filters.", icon=":material/inbox:")
+else:
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+        "Max P(psoriasis)": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
+    })
+    pick, go, nxt = st.columns([3, 1, 1], vertical_alignment="bottom")
+    labels = {r["Consultation"]: f"#{r['#']} · {r['Consultation']} · {r['Status']} · waiting {r['Waiting']}"
+              for r in rows}
+    chosen = pick.selectbox("Consultation", list(labels), format_func=labels.get, key="q_pick")
+    if go.button("Open", key="q_open", icon=":material/open_in_new:", width="stretch"):
+        open_review(chosen)
+    if nxt.button("Review next", type="primary", key="q_next", width="stretch", disabled=not waiting,
+                  help="The first waiting consultation in this list."):
+        open_review(waiting[0])
+paging = st.columns(6)
+if cursors and paging[0].button("First page", key="q_first"):
+    first_page()
+    st.rerun()
+if page.next_cursor is not None and paging[1].button("Next page", key="q_more"):
+    cursors.append(page.next_cursor.encode())
+    st.rerun()
+
+st.subheader("Turnaround")
+st.caption("Time from submission to the dermatologist's review, by when consultations were submitted "
+           "(updated every minute).")
+with res.friendly_errors(operator=True):
+    windows = {name: res.cached_turnaround(days) for name, days in TURNAROUND_WINDOWS.items()}
+chart = pd.DataFrame([{"window": name, "statistic": statistic, "hours": value.total_seconds() / 3600,
+                       "reviewed": t.count}
+                      for name, t in windows.items() if t.count
+                      for statistic, value in (("median", t.median), ("90th percentile", t.p90))])
+if chart.empty:
+    st.caption("No consultation has been reviewed yet.")
+else:
+    order = ["median", "90th percentile"]
+    st.altair_chart(alt.Chart(chart).mark_bar().encode(
+        y=alt.Y("window:N", sort=list(windows), title=None),
+        yOffset=alt.YOffset("statistic:N", sort=order),
+        x=alt.X("hours:Q", title="hours from submission to review"),
+        color=alt.Color("statistic:N", sort=order, title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=["window", "statistic", alt.Tooltip("hours:Q", format=".1f"), "reviewed"],
+    ).properties(height=220), width="stretch")

@@ -1,0 +1,109 @@
+"""Review: one consultation's photos (with the model's map), the model's output, the history, the diagnosis form."""
+import pandas as pd
+import streamlit as st
+
+from db.consultations import claim, get_consultation_for_clinician, list_queue, record_review
+from db.models import Diagnosis, Status, utcnow
+from pages import _auth as auth
+from pages import _resources as res
+from pages import _views as views
+
+AGREES = {"yes": True, "no": False, "not sure": None}
+
+clinician = auth.require_clinician()
+notice = st.session_state.pop("review_notice", None)
+if notice:
+    st.success(notice, icon=":material/check_circle:")
+public_id = st.session_state.get("review_public_id")
+if not public_id:
+    st.title("Review")
+    st.info("Choose a consultation in the queue.", icon=":material/inbox:")
+    st.page_link("pages/queue.py", label="Open the queue", icon=":material/inbox:")
+    st.stop()
+
+# Loaded (and audited as a view) once per opening, not on every widget change.
+c = st.session_state.get("review_loaded")
+if c is None or c.public_id != public_id:
+    with res.friendly_errors(operator=True), res.get_database().begin() as session:
+        c = get_consultation_for_clinician(session, public_id, clinician)
+    st.session_state["review_loaded"] = c
+
+st.title(f"Consultation {c.public_id}")
+st.caption(f"Submitted {c.created_at:%Y-%m-%d %H:%M} UTC · waiting {views.format_duration(utcnow() - c.created_at)}"
+           f" · {views.STATUS_SHORT[c.status]}" + (f" by {c.claimed_by.username}" if c.claimed_by else "")
+           + (" · demo data" if c.is_demo else ""))
+photos_column, side_column = st.columns([3, 2], gap="large")
+with photos_column:
+    show_map = st.toggle("Show the model's attention map", key="rv_map")
+    tabs = st.tabs([f"Photo {image.position + 1}" for image in c.images])
+    for tab, image in zip(tabs, c.images):
+        p = image.prediction
+        with tab:
+            mapped = show_map and p is not None and p.overlay_png is not None
+            st.image(p.overlay_png if mapped else image.data, width="stretch",
+                     caption=f"Photo {image.position + 1} · {image.width}×{image.height} px"
+                     + (" · attention map" if mapped else ""))
+            if p is None:
+                st.caption("No model output for this photo.")
+                continue
+            views.probability_bar(p.p_psoriasis)
+            flags = [name for name, on in (("uncertain", p.uncertain), ("out of scope", p.out_of_scope)) if on]
+            st.caption(f"Model: **{views.label(p.label)}** at threshold {p.threshold:.2f}"
+                       + (f" · :orange[{', '.join(flags)}]" if flags else "")
+                       + (f" · OOD score {p.ood_score:.2f}" if p.ood_score is not None else "")
+                       + f"  \nModel {p.model_version} · sha256 {p.model_sha256[:12]} · T={p.temperature:.2f}")
+            issues = image.capture.get("quality", {}).get("issues") or []
+            if issues:
+                st.caption("Photo quality: " + ", ".join(i.replace("_", " ") for i in issues))
+
+side_column.subheader("History")
+side_column.table(pd.DataFrame(
+    {"Patient's answer": [c.age_band, c.sex, c.duration, c.itch, c.scalp_site, c.previous_treatment,
+                          c.image_source, f"version {c.consent_version}"]},
+    index=["Age", "Sex", "Duration", "Itch", "Scalp site", "Treatments tried", "Photos from", "Consent"],
+).fillna("—"))
+if c.free_text:
+    side_column.markdown("**In the patient's words**")
+    side_column.text(c.free_text)
+for review in c.reviews:
+    side_column.markdown(f"**Review by {review.clinician.username}** ({review.created_at:%Y-%m-%d %H:%M} UTC): "
+                         f"{views.label(review.diagnosis)}")
+    side_column.text(review.notes or "(no notes)")
+side_column.subheader("Dermatologist's review")
+
+if c.status in (Status.REVIEWED, Status.CLOSED):
+    side_column.info("This consultation has been reviewed.", icon=":material/task_alt:")
+    side_column.page_link("pages/queue.py", label="Back to the queue", icon=":material/inbox:")
+    st.stop()
+if c.status == Status.IN_REVIEW and c.claimed_by_id != clinician.id and not clinician.is_admin:
+    reviewer = c.claimed_by.username if c.claimed_by else "Another clinician"
+    side_column.warning(f"{reviewer} is reviewing this consultation.")
+    st.stop()
+
+with side_column.form(f"review_{c.public_id}"):
+    diagnosis = st.radio("Diagnosis", list(Diagnosis), format_func=views.label, index=None,
+                         key=f"rv_diagnosis_{c.public_id}")
+    notes = st.text_area("Notes for the patient", key=f"rv_notes_{c.public_id}",
+                         help="The patient reads these with the access code. Write in plain language.")
+    agrees = st.radio("Do you agree with the model?", list(AGREES), index=None, horizontal=True,
+                      key=f"rv_agrees_{c.public_id}")
+    buttons = st.columns(2)
+    save_next = buttons[0].form_submit_button("Save and next", type="primary", width="stretch")
+    save = buttons[1].form_submit_button("Save", width="stretch")
+if save or save_next:
+    if diagnosis is None:
+        side_column.error("Choose a diagnosis before saving.")
+        st.stop()
+    del st.session_state["review_loaded"]  # reload after saving or after a failed save (e.g. claimed meanwhile)
+    with res.friendly_errors(operator=True), res.get_database().begin() as session:
+        if c.status == Status.SUBMITTED:
+            claim(session, c.id, clinician)
+        record_review(session, c.id, clinician, diagnosis, notes.strip(), AGREES.get(agrees))
+        following = list_queue(session, statuses=[Status.SUBMITTED], limit=1).items if save_next else []
+    st.session_state["review_notice"] = f"Review of {c.public_id} saved."
+    if save_next and following:
+        st.session_state["review_public_id"] = following[0].public_id
+    elif save_next:
+        del st.session_state["review_public_id"]
+        st.session_state["review_notice"] += " No consultation is waiting."
+    st.rerun()

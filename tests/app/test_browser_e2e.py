@@ -1,0 +1,175 @@
+"""One end-to-end path in a real headless Chromium against ``streamlit run app.py`` on loopback.
+
+A patient submits a generated photo and sees a probability, a map and an access code; a clinician signs
+in (demo account), finds the consultation in the queue and reviews it; the patient enters the code and
+reads the conclusion. Screenshots go to ``test-artifacts/``. Skipped without /usr/bin/chromium unless
+``SCALPSCOPE_REQUIRE_BROWSER=1`` (CI), where a missing browser fails.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pages._resources import DEMO_PASSWORD, DEMO_USERNAME
+from scalp_model.settings import DEFAULT_WEIGHTS
+from tests.conftest import REPO_ROOT
+from tests.factories import image_bytes, make_checkpoint
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+START_TIMEOUT_S = 90
+STEP_TIMEOUT_MS = 45_000
+FIRST_PREDICTION_MS = 180_000
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("SCALPSCOPE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"SCALPSCOPE_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
+    pytest.skip(f"{CHROMIUM} not found (apt-get install chromium); set SCALPSCOPE_REQUIRE_BROWSER=1 to fail instead")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    _require_chromium()
+    ARTIFACTS.mkdir(exist_ok=True)
+    weights = DEFAULT_WEIGHTS if DEFAULT_WEIGHTS.is_file() else make_checkpoint(tmp_path / "tiny.pt")
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}", "SCALPSCOPE_DEMO": "1",
+           "SCALPSCOPE_WEIGHTS": str(weights), "SCALPSCOPE_DEVICE": "cpu", "PYTHONUNBUFFERED": "1"}
+    log_path = ARTIFACTS / "e2e-server.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _healthy(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not become healthy:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def nav(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title).click()
+
+
+def shoot(page, name: str) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside its own container, so grow the viewport."""
+    size = page.viewport_size
+    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight ?? 0")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height) + 40, 4000))})
+    page.screenshot(path=ARTIFACTS / f"{name}.png")
+    page.set_viewport_size(size)
+
+
+def test_patient_clinician_patient_round_trip(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    photo = tmp_path / "scalp.jpg"
+    photo.write_bytes(image_bytes("JPEG", 640, 480, seed=3))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            patient = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            patient.set_default_timeout(STEP_TIMEOUT_MS)
+            expect.set_options(timeout=STEP_TIMEOUT_MS)
+
+            # Patient: the server's very first request is a deep link; it must still get the app's frame
+            # (Streamlit's legacy pages/ mode would list helper modules as pages; see pages/__init__.py).
+            patient.goto(f"{server}/new_consultation")
+            expect(patient.get_by_role("heading", name="New consultation")).to_be_visible()
+            sidebar = patient.get_by_test_id("stSidebarNavItems")
+            expect(sidebar.get_by_role("link", name="Queue")).to_be_visible()
+            expect(sidebar.get_by_role("link", name="resources")).to_have_count(0)
+            nav(patient, "Home")
+            expect(patient.get_by_role("heading", name="How it works")).to_be_visible()
+            shoot(patient, "e2e-01-home")
+            nav(patient, "New consultation")
+            expect(patient.get_by_role("heading", name="New consultation")).to_be_visible()
+            patient.get_by_text("I have read this and agree").click()
+            patient.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(photo)
+            expect(patient.get_by_text("scalp.jpg ·")).to_be_visible()
+            shoot(patient, "e2e-02-photo-checked")
+            patient.get_by_role("button", name="Submit for review").click()
+            # The first prediction may export and verify the ONNX model (SCALPSCOPE_BACKEND=auto): allow for it.
+            expect(patient.get_by_text("Your consultation has been sent")).to_be_visible(timeout=FIRST_PREDICTION_MS)
+            expect(patient.get_by_text(re.compile(r"Psoriasis \d+%"))).to_be_visible()
+            expect(patient.get_by_text("Warm colours show the areas").first).to_be_visible()
+            code = patient.locator('[data-testid="stCode"] code').inner_text().strip()
+            assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){6}", code), code
+            shoot(patient, "e2e-03-result")
+
+            # Clinician: own browser session, demo account, queue, review.
+            clinician = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            clinician.set_default_timeout(STEP_TIMEOUT_MS)
+            clinician.goto(server)
+            nav(clinician, "Queue")
+            clinician.get_by_label("Username").fill(DEMO_USERNAME)
+            clinician.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
+            clinician.get_by_role("button", name="Sign in", exact=True).click()
+            expect(clinician.get_by_role("heading", name="Review queue")).to_be_visible()
+            expect(clinician.locator('[data-testid="stDataFrame"]')).to_be_visible()
+            shoot(clinician, "e2e-04-queue")
+            clinician.get_by_role("button", name="Review next").click()
+            expect(clinician.get_by_role("heading", name=re.compile("^Consultation "))).to_be_visible()
+            clinician.get_by_text("Show the model's attention map").click()
+            expect(clinician.get_by_text("Photo 1 · 640×480 px · attention map")).to_be_visible()
+            diagnosis = clinician.locator('[data-testid="stRadio"]').filter(has_text="Diagnosis")
+            diagnosis.get_by_text("Psoriasis", exact=True).click()
+            notes = clinician.get_by_role("textbox", name="Notes for the patient")
+            notes.fill("Scalp psoriasis. Use the prescribed shampoo.")
+            shoot(clinician, "e2e-05-review")
+            clinician.get_by_role("button", name="Save and next").click()
+            expect(clinician.get_by_text(re.compile(r"Review of .+ saved"))).to_be_visible()
+            shoot(clinician, "e2e-06-saved")
+
+            # Patient: the conclusion behind the code.
+            nav(patient, "My consultation")
+            patient.get_by_label("Access code").fill(code)
+            patient.get_by_role("button", name="Show my consultation").click()
+            expect(patient.get_by_text("Reviewed by a dermatologist")).to_be_visible()
+            expect(patient.get_by_text("Scalp psoriasis. Use the prescribed shampoo.")).to_be_visible()
+            shoot(patient, "e2e-07-conclusion")
+        finally:
+            browser.close()

@@ -1,0 +1,45 @@
+"""Home page and the app frame: disclaimers, turnaround, a fresh database on first start."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import inspect
+
+from db.consultations import claim, record_review
+from db.models import Consultation, utcnow
+from pages import _resources as res
+from tests.app.conftest import assert_clean, seed_consultation, texts
+
+
+def test_home_says_what_it_is_and_is_not(at, app_env):
+    assert_clean(at)
+    assert texts(at.title) == ["ScalpScope"]
+    warning = " ".join(texts(at.warning))
+    assert "not a diagnosis" in warning and "not for emergencies" in warning
+    assert any("appear here once" in m for m in texts(at.markdown))
+    # A fresh start created and migrated the database.
+    assert (app_env / "app.db").is_file()
+
+
+def test_fresh_database_has_the_schema(at, database):
+    assert {"consultations", "users", "audit_events"} <= set(inspect(database.engine).get_table_names())
+
+
+def test_turnaround_from_reviewed_consultations(at, database, clinician):
+    public_id, _ = seed_consultation(database)
+    with database.begin() as session:
+        consultation = session.query(Consultation).filter_by(public_id=public_id).one()
+        consultation.created_at = utcnow() - timedelta(hours=5)
+        session.flush()
+        claim(session, consultation.id, clinician)
+        record_review(session, consultation.id, clinician, "psoriasis")
+    at.run()
+    assert any("appear here once" in m for m in texts(at.markdown))  # figures are cached for a minute
+    res._turnaround.clear()
+    at.run()
+    assert any("Of the 1 consultation reviewed so far" in m and "5.0 h" in m for m in texts(at.markdown))
+
+
+def test_sidebar_navigation_sections(at):
+    assert_clean(at)
+    assert any("Not a diagnosis" in c for c in texts(at.sidebar.caption))
