@@ -1,6 +1,7 @@
-"""Operator command line: ``python -m db {migrate,create-user,export-training,backup} ...``.
+"""Operator command line: ``python -m db {migrate,create-user,export-training,backup,seed-demo} ...``.
 
-The database is ``--database-url``, else ``DATABASE_URL``, else the default SQLite file.
+The database is ``--database-url`` (before or after the command), else ``DATABASE_URL``, else the
+default SQLite file.
 Exit status: 0 ok, 1 a named database error (message on stderr), 2 bad usage.
 """
 
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from db import audit, settings
+from db.demo import seed_demo
 from db.engine import Database
 from db.errors import DatabaseError
 from db.export import export_training
@@ -26,11 +28,16 @@ def get_args_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"SQLAlchemy URL (default: ${settings.DATABASE_URL.name} or SQLite in the data folder)",
     )
+    # Also accepted after the command name (``python -m db seed-demo 1000 --database-url URL``).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database-url", default=argparse.SUPPRESS, help="SQLAlchemy URL (as before the command)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("migrate", help="create or upgrade the schema to the newest revision")
+    commands.add_parser("migrate", parents=[common], help="create or upgrade the schema to the newest revision")
 
-    user = commands.add_parser("create-user", help="add a clinician account (password asked without echo)")
+    user = commands.add_parser(
+        "create-user", parents=[common], help="add a clinician account (password asked without echo)"
+    )
     user.add_argument("username")
     user.add_argument(
         "--role", choices=[r.value for r in Role], default=Role.DERMATOLOGIST.value, help="default: %(default)s"
@@ -38,12 +45,21 @@ def get_args_parser() -> argparse.ArgumentParser:
     user.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     user.add_argument("--demo", action="store_true", help="mark as a demo account")
 
-    export = commands.add_parser("export-training", help="write reviewed images as an ImageFolder tree + groups.csv")
+    export = commands.add_parser(
+        "export-training", parents=[common], help="write reviewed images as an ImageFolder tree + groups.csv"
+    )
     export.add_argument("directory", help="new or empty folder")
     export.add_argument("--include-demo", action="store_true", help="also export demo consultations")
 
-    backup = commands.add_parser("backup", help="online backup of a SQLite database to a new file")
+    backup = commands.add_parser("backup", parents=[common], help="online backup of a SQLite database to a new file")
     backup.add_argument("file")
+
+    seed = commands.add_parser(
+        "seed-demo", parents=[common], help="add N synthetic consultations, all marked is_demo (see db/demo.py)"
+    )
+    seed.add_argument("n", type=int, help="number of consultations, e.g. 200 or 100000")
+    seed.add_argument("--seed", type=int, default=None, help="random seed for the content (default: random)")
+    seed.add_argument("--weeks", type=float, default=6.0, help="spread submit times over this many weeks (%(default)s)")
     return parser
 
 
@@ -54,6 +70,11 @@ def _read_password(from_stdin: bool) -> str:
     if password != getpass.getpass("Repeat password: "):
         raise SystemExit("Passwords do not match.")
     return password
+
+
+def _progress(done: int, total: int) -> None:
+    if total >= 20_000 and (done % 10_000 == 0 or done == total):
+        print(f"  {done:,} / {total:,}", file=sys.stderr, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,6 +100,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"Exported {summary.images} images of {summary.consultations} consultations: {counts}.")
         elif args.command == "backup":
             print(f"Backed up to {database.backup(args.file)}.")
+        elif args.command == "seed-demo":
+            database.require_current_schema()
+            summary = seed_demo(database, args.n, seed=args.seed, weeks=args.weeks, progress=_progress)
+            counts = ", ".join(f"{status}: {n}" for status, n in summary.per_status.items())
+            print(
+                f"Seeded {summary.consultations} demo consultations ({summary.images} images, {summary.reviews} "
+                f"reviews) in {summary.seconds:.1f} s: {counts}."
+            )
+            for code, public_id, status in summary.sample_codes:
+                print(f"  access code {code}  ({status}, consultation {public_id})")
     except DatabaseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

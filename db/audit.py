@@ -18,6 +18,7 @@ ACTIONS = frozenset(
     {
         "consultation.submit",
         "consultation.view",
+        "queue.view",
         "consultation.claim",
         "consultation.release",
         "consultation.review",
@@ -27,6 +28,12 @@ ACTIONS = frozenset(
         "user.login",
         "user.login_failed",
         "export.training",
+        "demo.seed",
+        "study.create",
+        "study.invite",
+        "study.reading",
+        "study.results_view",
+        "study.export",
     }
 )
 SYSTEM = "system"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, union_all, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from db import audit
@@ -234,12 +234,19 @@ class QueueCursor:
             raise ValidationError("This queue page link is not valid; start from the first page.") from exc
 
     def where(self) -> ColumnElement[bool]:
-        """Rows strictly after this cursor in (priority DESC, created_at ASC, id ASC) order."""
+        """Rows strictly after this cursor in (priority DESC, created_at ASC, id ASC) order.
+
+        The leading ``priority <= p`` is implied by the rest; it lets the index seek to the cursor
+        instead of scanning from the top of the queue.
+        """
         c = Consultation
-        return or_(
-            c.priority < self.priority,
-            and_(c.priority == self.priority, c.created_at > self.created_at),
-            and_(c.priority == self.priority, c.created_at == self.created_at, c.id > self.id),
+        return and_(
+            c.priority <= self.priority,
+            or_(
+                c.priority < self.priority,
+                and_(c.priority == self.priority, c.created_at > self.created_at),
+                and_(c.priority == self.priority, c.created_at == self.created_at, c.id > self.id),
+            ),
         )
 
 
@@ -263,24 +270,41 @@ def list_queue(
     """One page of the queue in :class:`Triage` order; pass ``page.next_cursor`` as ``after``.
 
     Items carry ``claimed_by`` but not images (use :func:`get_consultation_for_clinician`).
+
+    Each status is read separately, in ``ix_consultations_queue`` order (status, priority DESC,
+    created_at, id) and at most ``limit + 1`` rows each, then the few candidates are merged: the cost
+    of a page does not grow with the number of consultations (no sort of every open row).
     """
     if not 1 <= limit <= 500:
         raise ValidationError("limit must be between 1 and 500.")
+    wanted = list(dict.fromkeys(str(s) for s in statuses))
+    if not wanted:
+        return QueuePage([], None)
+    order = (Consultation.priority.desc(), Consultation.created_at, Consultation.id)
+    filters: list[ColumnElement[bool]] = []
+    if uncertain_only:
+        filters.append(Consultation.any_uncertain.is_(True))
+    if out_of_scope_only:
+        filters.append(Consultation.any_out_of_scope.is_(True))
+    if min_wait is not None:
+        filters.append(Consultation.created_at <= (now or utcnow()) - min_wait)
+    if after is not None:
+        filters.append(after.where())
+    branches = [
+        select(Consultation.id).where(Consultation.status == status, *filters).order_by(*order).limit(limit + 1)
+        for status in wanted
+    ]
+    # Each branch is its own subquery so its ORDER BY/LIMIT stay inside it (SQLite needs that in a UNION).
+    candidates = (
+        branches[0] if len(branches) == 1 else union_all(*(select(b.subquery().c.id) for b in branches))
+    ).subquery()
     query = (
         select(Consultation)
+        .join(candidates, candidates.c.id == Consultation.id)
         .options(joinedload(Consultation.claimed_by))
-        .where(Consultation.status.in_(list(statuses)))
-        .order_by(Consultation.priority.desc(), Consultation.created_at, Consultation.id)
+        .order_by(*order)
         .limit(limit + 1)
     )
-    if uncertain_only:
-        query = query.where(Consultation.any_uncertain.is_(True))
-    if out_of_scope_only:
-        query = query.where(Consultation.any_out_of_scope.is_(True))
-    if min_wait is not None:
-        query = query.where(Consultation.created_at <= (now or utcnow()) - min_wait)
-    if after is not None:
-        query = query.where(after.where())
     rows = list(session.scalars(query))
     more = len(rows) > limit
     items = rows[:limit]

@@ -125,15 +125,15 @@ class User(Base):
 class Consultation(Base):
     """One patient submission: history, consent, images, and its path through the review queue.
 
-    ``priority`` is computed once at submit (see :func:`db.consultations.compute_priority`); together
-    with ``created_at`` and ``id`` it is the queue's keyset.
+    ``priority`` is computed once at submit (see :func:`db.consultations.compute_triage`); together
+    with ``created_at`` and ``id`` it is the queue's keyset. ``ix_consultations_queue`` (declared below
+    the class) holds exactly the queue's order within one status, so a queue page is an index range scan.
     """
 
     __tablename__ = "consultations"
     __table_args__ = (
         _one_of("status", Status, "status"),
         _one_of("image_source", ImageSource, "image_source"),
-        Index("ix_consultations_queue", "status", "priority", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -153,7 +153,7 @@ class Consultation(Base):
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     age_band: Mapped[str | None] = mapped_column(String(16))
-    sex: Mapped[str | None] = mapped_column(String(16))
+    sex: Mapped[str | None] = mapped_column(String(32))
     duration: Mapped[str | None] = mapped_column(String(32))
     itch: Mapped[str | None] = mapped_column(String(16))
     previous_treatment: Mapped[str | None] = mapped_column(String(200))
@@ -176,6 +176,18 @@ class Consultation(Base):
     @property
     def latest_review(self) -> Review | None:
         return self.reviews[-1] if self.reviews else None
+
+
+# The queue's order within one status: (status, priority DESC, created_at, id); see list_queue.
+Index(
+    "ix_consultations_queue",
+    Consultation.status,
+    Consultation.priority.desc(),
+    Consultation.created_at,
+    Consultation.id,
+)
+# Covers db.stats.turnaround (windows on created_at; reads reviewed_at, filters is_demo) without the table.
+Index("ix_consultations_turnaround", Consultation.created_at, Consultation.reviewed_at, Consultation.is_demo)
 
 
 class ConsultImage(Base):
@@ -254,3 +266,113 @@ class AuditEvent(Base):
     consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# --- reader study (issue 8; migration 0003) ----------------------------------------------------------
+class StudyLabel(StrEnum):
+    """The two answers of a reader study, and the two truths a study case can have."""
+
+    PSORIASIS = "psoriasis"
+    SEBORRHEIC_DERMATITIS = "seborrheic_dermatitis"
+
+
+class StudySource(StrEnum):
+    CONSULTATIONS = "consultations"  # reviewed consultations; truth = the dermatologist's diagnosis
+    FOLDER = "folder"  # an ImageFolder tree psoriasis/, seborrheic_dermatitis/ on the server
+
+
+class ReaderStudy(Base):
+    """A reader study after Yu et al. 2022: every invited reader reads every case unaided, then aided.
+
+    The model's output for each case is computed once, at creation, by the checkpoint recorded here.
+    """
+
+    __tablename__ = "reader_studies"
+    __table_args__ = (_one_of("source", StudySource, "source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    source: Mapped[str] = mapped_column(String(16))
+    seed: Mapped[int] = mapped_column(Integer)
+    washout_days: Mapped[float] = mapped_column(Float, default=0.0)
+    model_version: Mapped[str] = mapped_column(String(64))
+    model_sha256: Mapped[str] = mapped_column(String(64))
+    threshold: Mapped[float] = mapped_column(Float)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    created_by: Mapped[User] = relationship()
+    cases: Mapped[list[StudyCase]] = relationship(
+        back_populates="study", order_by="StudyCase.position", cascade="all, delete-orphan"
+    )
+    readers: Mapped[list[StudyReader]] = relationship(
+        back_populates="study", order_by="StudyReader.id", cascade="all, delete-orphan"
+    )
+
+
+class StudyCase(Base):
+    """One image of a study with its truth and the model's output (sanitised JPEG, no metadata)."""
+
+    __tablename__ = "study_cases"
+    __table_args__ = (UniqueConstraint("study_id", "position"), _one_of("truth", StudyLabel, "truth"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("reader_studies.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    truth: Mapped[str] = mapped_column(String(32))
+    source_ref: Mapped[str] = mapped_column(String(255))  # never shown to readers: it may name the truth
+    data: Mapped[bytes]
+    sha256: Mapped[str] = mapped_column(String(64))
+    mime: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    p_psoriasis: Mapped[float] = mapped_column(Float)
+    overlay_png: Mapped[bytes | None]
+
+    study: Mapped[ReaderStudy] = relationship(back_populates="cases")
+
+
+class StudyReader(Base):
+    """An invited reader: a seed and the two case orders drawn from it (lists of study_cases ids)."""
+
+    __tablename__ = "study_readers"
+    __table_args__ = (UniqueConstraint("study_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("reader_studies.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    seed: Mapped[int] = mapped_column(Integer)
+    unaided_order: Mapped[list[int]] = mapped_column(JSON)
+    aided_order: Mapped[list[int]] = mapped_column(JSON)
+    invited_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    study: Mapped[ReaderStudy] = relationship(back_populates="readers")
+    user: Mapped[User] = relationship()
+    readings: Mapped[list[Reading]] = relationship(
+        back_populates="reader", order_by="Reading.id", cascade="all, delete-orphan"
+    )
+
+
+class Reading(Base):
+    """One reader's answer for one case in one pass (1 unaided, 2 aided); ``sequence`` is 1-based."""
+
+    __tablename__ = "readings"
+    __table_args__ = (
+        UniqueConstraint("study_reader_id", "case_id", "pass_number"),
+        CheckConstraint("pass_number IN (1, 2)", name="pass_number"),
+        CheckConstraint("confidence BETWEEN 1 AND 5", name="confidence"),
+        _one_of("diagnosis", StudyLabel, "diagnosis"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_reader_id: Mapped[int] = mapped_column(ForeignKey("study_readers.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("study_cases.id", ondelete="CASCADE"))
+    pass_number: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    diagnosis: Mapped[str] = mapped_column(String(32))
+    confidence: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float | None] = mapped_column(Float)  # time on the case's screen, when known
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    reader: Mapped[StudyReader] = relationship(back_populates="readings")
+    case: Mapped[StudyCase] = relationship()

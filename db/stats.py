@@ -1,11 +1,13 @@
-"""Service statistics, computed in Python so they are identical on SQLite and PostgreSQL."""
+"""Service statistics, identical on SQLite and PostgreSQL (to the millisecond)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Float, cast, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from db.models import Consultation
@@ -30,16 +32,48 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
+def _seconds_between(session: Session, start: Any, end: Any) -> ColumnElement[float] | None:
+    """``end - start`` in seconds, computed by the database (None for a dialect without a known form)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return cast(func.extract("epoch", end - start), Float)  # numeric would come back as Decimal
+    if dialect == "sqlite":  # naive UTC text; julianday() is precise to well under a millisecond here
+        return (func.julianday(end) - func.julianday(start)) * 86400.0
+    return None
+
+
 def turnaround(session: Session, *, since: datetime | None = None, include_demo: bool = True) -> Turnaround:
-    """Median and 90th percentile of ``reviewed_at - created_at``, optionally for submits since a time."""
-    query = select(Consultation.created_at, Consultation.reviewed_at).where(Consultation.reviewed_at.is_not(None))
+    """Median and 90th percentile of ``reviewed_at - created_at``, optionally for submits since a time.
+
+    The database subtracts (one float per row, no datetime objects). PostgreSQL also interpolates
+    (``percentile_cont``, the same linear rule as :func:`percentile`) and returns one row; elsewhere
+    Python sorts and interpolates. Results are rounded to the millisecond, so both backends agree.
+    Each call still reads every reviewed consultation in its window (an index-only scan): at 100,000
+    consultations "all time" costs ~0.1 s, so cache it in the UI for a minute or so.
+    """
+    in_seconds = _seconds_between(session, Consultation.created_at, Consultation.reviewed_at)
+    conditions = [Consultation.reviewed_at.is_not(None)]
     if since is not None:
-        query = query.where(Consultation.created_at >= since)
+        conditions.append(Consultation.created_at >= since)
     if not include_demo:
-        query = query.where(Consultation.is_demo.is_(False))
-    seconds = sorted((reviewed - created).total_seconds() for created, reviewed in session.execute(query))
-    if not seconds:
-        return Turnaround(0, None, None)
-    return Turnaround(
-        len(seconds), timedelta(seconds=percentile(seconds, 0.5)), timedelta(seconds=percentile(seconds, 0.9))
-    )
+        conditions.append(Consultation.is_demo.is_(False))
+    if session.get_bind().dialect.name == "postgresql" and in_seconds is not None:
+        count, quantiles = session.execute(
+            select(
+                func.count(),
+                func.percentile_cont(postgresql.array([0.5, 0.9])).within_group(in_seconds),
+            ).where(*conditions)
+        ).one()
+        if not count:
+            return Turnaround(0, None, None)
+        median, p90 = quantiles
+    else:
+        if in_seconds is not None:  # plain Core rows: no ORM row processing for ~100,000 floats
+            seconds = sorted(session.connection().execute(select(in_seconds).where(*conditions)).scalars())
+        else:
+            query = select(Consultation.created_at, Consultation.reviewed_at).where(*conditions)
+            seconds = sorted((reviewed - created).total_seconds() for created, reviewed in session.execute(query))
+        if not seconds:
+            return Turnaround(0, None, None)
+        count, median, p90 = len(seconds), percentile(seconds, 0.5), percentile(seconds, 0.9)
+    return Turnaround(count, timedelta(seconds=round(median, 3)), timedelta(seconds=round(p90, 3)))

@@ -1,31 +1,28 @@
 """Fixtures for the db suite: every test using ``database`` runs on SQLite and on a real PostgreSQL.
 
-The PostgreSQL server is started by the tests themselves (initdb + pg_ctl on a free 127.0.0.1 port,
-socket and data in a temporary folder) and stopped at the end. Without the binaries the PostgreSQL
-half is skipped, unless SCALPSCOPE_REQUIRE_POSTGRES=1 (CI), where it fails.
+The PostgreSQL server is started by the tests themselves (``db.testing_pg.temporary_postgres``: initdb +
+pg_ctl on a free 127.0.0.1 port, socket and data in a temporary folder) and stopped at the end. Without
+the binaries the PostgreSQL half is skipped, unless SCALPSCOPE_REQUIRE_POSTGRES=1 (CI), where it fails.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import text
 
 from db.engine import Database
 from db.models import Base
+from db.testing_pg import create_database, pg_bin, temporary_postgres
 from db.users import Clinician, create_user
-from tests.db.builders import TEST_PASSWORD, free_port
+from tests.db.builders import TEST_PASSWORD
 
-PG_BIN = Path(os.environ.get("SCALPSCOPE_PG_BIN", "/usr/lib/postgresql/15/bin"))
+PG_BIN = pg_bin()
 
 
 @pytest.fixture(autouse=True)
@@ -42,35 +39,12 @@ def postgres_server() -> Iterator[str]:
         if os.environ.get("SCALPSCOPE_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"SCALPSCOPE_REQUIRE_POSTGRES=1 but {reason}")
         pytest.skip(reason)
-    root = Path(tempfile.mkdtemp(prefix="scalpscope-pg-", dir="/tmp"))
-    data, log = root / "data", root / "server.log"
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        shutil.chown(root, "postgres", "postgres")
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-
-    def run(*args: str | Path) -> None:
-        subprocess.run([*as_postgres, *map(str, args)], check=True, capture_output=True, timeout=60)
-
-    run(PG_BIN / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync")
-    options = f"-k {root} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-    try:
-        run(PG_BIN / "pg_ctl", "-D", data, "-o", options, "-l", log, "-w", "start")
-    except subprocess.CalledProcessError:
-        print(log.read_text() if log.exists() else "no server log")
-        raise
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        run(PG_BIN / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+    with temporary_postgres(bin_dir=PG_BIN) as server_url:
+        yield server_url
 
 
 def create_pg_database(server_url: str, name: str) -> str:
-    with psycopg.connect(server_url.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{server_url}/{name}"
+    return create_database(server_url, name)
 
 
 @pytest.fixture(scope="session")

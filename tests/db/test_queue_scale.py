@@ -1,0 +1,86 @@
+"""Migration 0002 (queue and turnaround indexes, wider ``sex``) and the queue's index use.
+
+Timings at 1k-100k consultations are measured by ``benchmarks/queue_bench.py``, not here.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, inspect, select, text
+
+from db.consultations import claim, list_queue, record_review, submit_consultation
+from db.demo import seed_demo
+from db.engine import Database
+from db.models import Consultation, ConsultImage, Prediction, Review, Status
+from db.stats import turnaround
+from db.users import create_user
+from tests.db.builders import HISTORY, TEST_PASSWORD, new_image, new_prediction
+
+LONGEST_SEX = "other / prefer not to say"  # pages/new_consultation.py: 25 characters
+
+
+def counts(database: Database) -> tuple[int, ...]:
+    with database.session() as s:
+        return tuple(
+            s.scalar(select(func.count()).select_from(model)) or 0
+            for model in (Consultation, ConsultImage, Prediction, Review)
+        )
+
+
+def test_upgrade_from_0001_keeps_every_row(empty_database: Database) -> None:
+    database = empty_database
+    database.migrate("0001")
+    with database.begin() as s:
+        alice = create_user(s, "alice", TEST_PASSWORD)
+        for p in (0.2, 0.9):
+            consultation, _ = submit_consultation(
+                s, {**HISTORY, "sex": "female"}, "v1", [new_image(), new_image("JPEG")], [new_prediction(p)] * 2
+            )
+        claim(s, consultation.id, alice)
+        record_review(s, consultation.id, alice, "psoriasis")
+    before = counts(database)
+    assert before == (2, 4, 4, 1)
+
+    database.migrate()  # 0001 -> 0002 on a database with rows (SQLite: no table rebuild, no cascade)
+    assert counts(database) == before
+    with database.session() as s:
+        assert s.scalar(select(func.count()).where(Consultation.sex == "female")) == 2
+    with database.engine.connect() as conn:
+        indexes = {i["name"]: i["column_names"] for i in inspect(conn).get_indexes("consultations")}
+        sex = next(c for c in inspect(conn).get_columns("consultations") if c["name"] == "sex")
+    assert indexes["ix_consultations_queue"] == ["status", "priority", "created_at", "id"]
+    assert indexes["ix_consultations_turnaround"] == ["created_at", "reviewed_at", "is_demo"]
+    assert sex["type"].length == 32
+    with database.begin() as s:  # PostgreSQL rejected this before 0002
+        submit_consultation(s, {**HISTORY, "sex": LONGEST_SEX}, "v1", [new_image()], [new_prediction()])
+        assert [c.status for c in list_queue(s, statuses=list(Status)).items].count(Status.SUBMITTED) == 2
+        assert turnaround(s).count == 1
+
+
+def test_queue_pages_read_the_queue_index(database: Database) -> None:
+    """Each status branch of a queue page is an index range scan in queue order (no full sort)."""
+    seed_demo(database, 120, seed=5)
+    captured: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        captured.append((statement, parameters))
+
+    from sqlalchemy import event
+
+    event.listen(database.engine, "before_cursor_execute", capture)
+    try:
+        with database.session() as s:
+            first = list_queue(s, statuses=list(Status), limit=5)
+            list_queue(s, statuses=list(Status), limit=5, after=first.next_cursor)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", capture)
+    statement, parameters = captured[-1]
+    with database.engine.connect() as conn:
+        if database.dialect == "sqlite":
+            plan = "\n".join(row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+            assert plan.count("INDEX ix_consultations_queue (status=? AND priority<?)") == len(Status), plan
+        else:
+            conn.execute(text("SET LOCAL enable_seqscan = off"))  # 120 rows: make the planner show its index choice
+            rows = conn.exec_driver_sql("EXPLAIN (COSTS OFF) " + statement, parameters)
+            plan = "\n".join(row[0] for row in rows)
+            assert plan.count("using ix_consultations_queue") == len(Status), plan
+            assert plan.count("Index Cond: ((status = ") == len(Status), plan
