@@ -104,9 +104,9 @@ def card_text(meta: ModelMeta, sha256: str, checkpoint_name: str) -> str:
                   f"{cv.get('note', '')})", ""]
         lines += metrics_table(cv["pooled"], "Cross-validation, pooled")
     if "ablation" in m:
-        lines += ["## Ablation (measured, same split)", "", "| variant | test AUC | val AUC | note |", "|---|---|---|---|"]
+        lines += ["## Ablation (measured, same split)", "", "| variant | test AUC [95% CI] | val AUC | test sensitivity, specificity; note |", "|---|---|---|---|"]
         for row in m["ablation"]:
-            lines.append(f"| {row['variant']} | {_fmt(row.get('test_auc'))} | {_fmt(row.get('val_auc'))} | {row.get('note', '')} |")
+            lines.append(f"| {row['variant']} | {_fmt(row.get('test_auc'))} {_ci(row.get('test_auc_ci'))} | {_fmt(row.get('val_auc'))} | sens {_fmt(row.get('test_sensitivity'))}, spec {_fmt(row.get('test_specificity'))}; {row.get('note', '')} |")
         lines.append("")
     if "ood" in m:
         o = m["ood"]
@@ -117,7 +117,13 @@ def card_text(meta: ModelMeta, sha256: str, checkpoint_name: str) -> str:
         for name, r in o.get("rejection", {}).items():
             lines.append(f"| {name} | {r['n']} | {_fmt(r['rate'])} |")
         lines.append("")
-    lines += ["## Limitations", "", LIMITATIONS, "", "## Machine-readable summary (must equal the checkpoint's meta)", "",
+    target = ""
+    test = m.get("test") or {}
+    if test.get("auc") is not None and (test["auc"] < 0.9 or (test.get("sensitivity") or 0) < 0.9):
+        target = ("- **Below the project's target** (test AUC ≥ 0.90 and sensitivity ≥ 0.90 at the shipped threshold): "
+                  f"test AUC {_fmt(test['auc'])}, sensitivity {_fmt(test.get('sensitivity'))}, specificity "
+                  f"{_fmt(test.get('specificity'))}. ImageNet GoogLeNet weights were not obtainable offline; see the recipe.\n")
+    lines += ["## Limitations", "", target + LIMITATIONS, "", "## Machine-readable summary (must equal the checkpoint's meta)", "",
               "```json", json.dumps(card_summary(meta), indent=1, sort_keys=True), "```", "",
               f"sha256: {sha256}", ""]
     return "\n".join(lines)
@@ -145,3 +151,50 @@ def write_card(checkpoint: Path, meta: ModelMeta, sha256: str) -> Path:
     path = card_path(Path(checkpoint))
     path.write_text(card_text(meta, sha256, Path(checkpoint).name), encoding="utf-8")
     return path
+
+
+def attach_ablation(checkpoint: Path, others: list[tuple[str, Path]]) -> str:
+    """Record measured figures of other runs (same split) in a checkpoint's metrics, re-save it and its card.
+
+    ``others`` is a list of (variant name, checkpoint path); the shipped checkpoint itself is listed too.
+    Returns the new sha256.
+    """
+    from dataclasses import replace
+
+    from .checkpoint import load_checkpoint, save_checkpoint
+
+    ckpt = load_checkpoint(checkpoint)
+    rows = []
+    for name, path in others:
+        other = ckpt if Path(path).resolve() == Path(checkpoint).resolve() else load_checkpoint(path, check_card=False)
+        om = other.meta
+        if om.training.get("split") != ckpt.meta.training.get("split"):
+            raise ValueError(f"{path} was trained on another split; its figures are not comparable")
+        test, val = om.metrics.get("test", {}), om.metrics.get("val", {})
+        rows.append({"variant": name, "test_auc": test.get("auc"), "test_auc_ci": test.get("auc_ci"),
+                     "test_sensitivity": test.get("sensitivity"), "test_specificity": test.get("specificity"),
+                     "val_auc": val.get("auc"),
+                     "note": f"init {Path(str(om.training.get('init'))).name}, best epoch {om.training.get('best_epoch')}/"
+                             f"{len(om.training.get('history', []))}"})
+    meta = replace(ckpt.meta, metrics={**ckpt.meta.metrics, "ablation": rows})
+    sha = save_checkpoint(checkpoint, ckpt.model, meta, ckpt.ood_state)
+    write_card(checkpoint, meta, sha)
+    load_checkpoint(checkpoint)
+    return sha
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m scalp_model.card", description="Rewrite a checkpoint's card with an ablation table.")
+    p.add_argument("checkpoint")
+    p.add_argument("--variant", nargs=2, action="append", default=[], metavar=("NAME", "CHECKPOINT"),
+                   help="a run to list (name and checkpoint path); repeatable")
+    args = p.parse_args(argv)
+    sha = attach_ablation(Path(args.checkpoint), [(n, Path(c)) for n, c in args.variant])
+    print(f"rewrote {args.checkpoint} and its card (sha256 {sha})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

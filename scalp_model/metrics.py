@@ -3,7 +3,8 @@
 Labels are 1 for the positive class (psoriasis) and 0 otherwise; scores are P(psoriasis).
 
 * AUC and its variance by DeLong et al. (1988), computed with the midrank algorithm of Sun & Xu (2014);
-  the 95% CI is AUC ± z·SE clipped to [0, 1] (as pROC's ``ci.auc(method="delong")``).
+  the 95% CI is AUC ± z·SE clipped to [0, 1] (as pROC's ``ci.auc(method="delong")``), and DeLong's
+  paired test of two correlated AUCs on the same cases (as pROC's ``roc.test(method="delong")``).
 * Sensitivity/specificity with Wilson score intervals.
 * Brier score, expected calibration error (equal-width bins of P(psoriasis)), Cohen's kappa.
 * Temperature scaling (one scalar, LBFGS on the NLL) and the threshold for a target sensitivity.
@@ -29,8 +30,12 @@ def _as_binary(labels: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarr
     return y, s
 
 
-def delong(labels: Sequence[int], scores: Sequence[float]) -> tuple[float, float]:
-    """(AUC, variance of the AUC) by DeLong's method; ties count one half. Needs both classes."""
+def _placements(labels: Sequence[int], scores: Sequence[float]) -> tuple[float, np.ndarray, np.ndarray]:
+    """(AUC, V10, V01): DeLong's structural components, by the midrank algorithm of Sun & Xu (2014).
+
+    V10[i] is the share of negatives that positive i beats, V01[j] the share of positives that beat
+    negative j (ties count one half); the AUC is the mean of either.
+    """
     y, s = _as_binary(labels, scores)
     pos, neg = s[y == 1], s[y == 0]
     m, n = pos.size, neg.size
@@ -41,9 +46,41 @@ def delong(labels: Sequence[int], scores: Sequence[float]) -> tuple[float, float
     auc = (tz[:m].sum() - m * (m + 1) / 2.0) / (m * n)
     v10 = (tz[:m] - tx) / n  # per positive: share of negatives it beats
     v01 = 1.0 - (tz[m:] - ty) / m  # per negative: share of positives that beat it
+    return float(auc), v10, v01
+
+
+def delong(labels: Sequence[int], scores: Sequence[float]) -> tuple[float, float]:
+    """(AUC, variance of the AUC) by DeLong's method; ties count one half. Needs both classes."""
+    auc, v10, v01 = _placements(labels, scores)
+    m, n = v10.size, v01.size
     s10 = np.var(v10, ddof=1) if m > 1 else 0.0
     s01 = np.var(v01, ddof=1) if n > 1 else 0.0
     return float(auc), float(s10 / m + s01 / n)
+
+
+def delong_paired(labels: Sequence[int], scores_a: Sequence[float],
+                  scores_b: Sequence[float]) -> dict[str, float]:
+    """DeLong's test for two correlated ROC curves (two scores of the same cases), as pROC's ``roc.test``.
+
+    Returns ``auc_a``, ``auc_b``, ``difference`` (b - a), its standard error ``se``, ``z`` and the
+    two-sided ``p_value``. With a zero standard error (e.g. identical rankings) z is 0 and p is 1 when
+    the AUCs are equal, else z is infinite and p is 0.
+    """
+    auc_a, v10_a, v01_a = _placements(labels, scores_a)
+    auc_b, v10_b, v01_b = _placements(labels, scores_b)
+    m, n = v10_a.size, v01_a.size
+    s10 = np.cov(np.vstack([v10_a, v10_b]), ddof=1) if m > 1 else np.zeros((2, 2))
+    s01 = np.cov(np.vstack([v01_a, v01_b]), ddof=1) if n > 1 else np.zeros((2, 2))
+    cov = s10 / m + s01 / n
+    variance = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
+    difference = auc_b - auc_a
+    se = math.sqrt(max(variance, 0.0))
+    if se > 1e-12:
+        z = difference / se
+    else:
+        z = 0.0 if abs(difference) < 1e-12 else math.copysign(math.inf, difference)
+    return {"auc_a": auc_a, "auc_b": auc_b, "difference": difference, "se": se, "z": float(z),
+            "p_value": float(2 * norm.sf(abs(z)))}
 
 
 def auc_ci(labels: Sequence[int], scores: Sequence[float], level: float = 0.95) -> tuple[float, tuple[float, float]]:

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from .augment import training_augment
-from .checkpoint import CLASS_NAMES
+from .checkpoint import CLASS_NAMES, POSITIVE_CLASS
 from .data import load_image, scan_dataset, split_by_group
 from .preprocess import ACCEPTED_EXTENSIONS
 
@@ -92,7 +92,7 @@ def cache(args: argparse.Namespace) -> int:
     paths, kinds, split = collect_sources(scalp, [Path(d) for d in args.extra], args.seed, tuple(args.split))
     teacher = load_teacher()
     augment = training_augment()
-    views, labels_kind, feats, logits = [], [], [], []
+    views, labels_kind, scalp_labels, feats, logits = [], [], [], [], []
     t0 = time.time()
     batch: list[np.ndarray] = []
 
@@ -115,6 +115,7 @@ def cache(args: argparse.Namespace) -> int:
             view = square_view(img if v == 0 else augment(img, rng), args.size)
             views.append(view)
             labels_kind.append(kind)
+            scalp_labels.append(int(path.parent.name == POSITIVE_CLASS) if kind == "scalp" else -1)
             batch.append(view)
             if len(batch) == 64:
                 flush()
@@ -124,7 +125,7 @@ def cache(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(out, views=np.stack(views), features=np.concatenate(feats), logits=np.concatenate(logits),
-             kinds=np.array(labels_kind))
+             kinds=np.array(labels_kind), scalp_labels=np.array(scalp_labels, dtype=np.int8))
     out.with_suffix(".json").write_text(json.dumps({"seed": args.seed, "split": split, "size": args.size,
                                                     "n_views": len(views)}, indent=1))
     print(f"wrote {out}: {len(views)} views in {time.time() - t0:.0f}s")

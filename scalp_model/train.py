@@ -185,6 +185,28 @@ def predict(model: ScalpNet, dataset: ImageDataset, device, batch_size: int = 16
     return np.concatenate(logits), np.concatenate(pooled)
 
 
+def linear_probe_head(model: ScalpNet, dataset: ImageDataset, positive: int, device, c: float = 0.1) -> None:
+    """Start the new head from a logistic regression on the (un-augmented) training features: linear probing
+    before fine-tuning (LP-FT, Kumar et al. 2022), which keeps weak initial features from being wrecked by a
+    random head's gradients."""
+    from sklearn.linear_model import LogisticRegression
+
+    _, pooled = predict(model, dataset, device)
+    y = np.array([1 if s.label == positive else 0 for s in dataset.samples])
+    mu, sd = pooled.mean(0), pooled.std(0) + 1e-6
+    clf = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit((pooled - mu) / sd, y)
+    w = clf.coef_[0] / sd
+    b = float(clf.intercept_[0] - (clf.coef_[0] * mu / sd).sum())
+    other = 1 - positive
+    with torch.no_grad():
+        fc = model.backbone.fc
+        fc.weight.zero_()
+        fc.bias.zero_()
+        fc.weight[positive] = torch.as_tensor(w / 2, dtype=fc.weight.dtype)
+        fc.weight[other] = torch.as_tensor(-w / 2, dtype=fc.weight.dtype)
+        fc.bias[positive], fc.bias[other] = b / 2, -b / 2
+
+
 def positive_probs(logits: np.ndarray, positive: int, temperature: float = 1.0) -> np.ndarray:
     return torch.softmax(torch.as_tensor(logits, dtype=torch.float64) / temperature, 1)[:, positive].numpy()
 
@@ -198,7 +220,7 @@ def validation_score(logits: np.ndarray, labels: np.ndarray, positive: int) -> t
 
 # ------------------------------------------------------------------------------------------ post-hoc
 def ood_report(model: ScalpNet, meta: ModelMeta, state: dict, ood_dirs: Sequence[str], device, seed: int,
-               limit: int) -> dict[str, dict[str, Any]]:
+               limit: int, generated: int = 50) -> dict[str, dict[str, Any]]:
     """Share of out-of-scope pictures the gate rejects: each --ood-dir and generated non-skin images."""
     def rates(images) -> dict[str, Any]:
         ds = _ListDataset(images, meta)
@@ -221,7 +243,8 @@ def ood_report(model: ScalpNet, meta: ModelMeta, state: dict, ood_dirs: Sequence
             except Exception:  # unreadable files are not part of the rate
                 continue
         out[Path(d).name] = rates(images)
-    out["generated_non_skin"] = rates([img for _, img in non_skin_images(50, seed=seed)])
+    if generated:
+        out["generated_non_skin"] = rates([img for _, img in non_skin_images(generated, seed=seed)])
     return out
 
 
@@ -267,6 +290,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--loss", choices=("mse", "ce"), default="mse", help="mse: softmax vs one-hot as the paper (default); ce")
     a("--l2", type=float, default=1e-4, help="L2 penalty 0.5*l2*||W||^2 on weights (paper: L2 regularisation; default 1e-4)")
     a("--lr", type=float, default=1e-4, help="Adam learning rate (default 1e-4, the paper's)")
+    a("--head-lr-factor", type=float, default=10.0,
+      help="learning-rate factor of the new 2-class head, as MATLAB's WeightLearnRateFactor in transfer learning (default 10)")
+    a("--head-init", choices=("random", "linear-probe"), default="random",
+      help="new head: random (the paper) or a logistic regression on the training features first (default random)")
     a("--epochs", type=int, default=30, help="training epochs (default 30)")
     a("--batch-size", type=int, default=16, help="mini-batch size (default 16)")
     a("--class-weights", default="none", help="none, balanced or comma-separated weights per class (default none)")
@@ -280,6 +307,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--uncertain-band", type=float, default=0.1, help="|p - threshold| below this is flagged uncertain (default 0.1)")
     a("--ood-dir", action="append", default=[], help="folder of out-of-scope images to report the gate's rejection rate on (repeatable)")
     a("--ood-limit", type=int, default=300, help="at most this many images per --ood-dir (default 300; 0 = all)")
+    a("--ood-generated", type=int, default=50, help="generated non-skin images (documents, landscapes, gradients...) "
+                                                    "to report the gate's rejection rate on (default 50)")
     a("--ood-components", type=int, default=32, help="PCA components of the out-of-scope gate (default 32)")
     a("--ood-pass", type=float, default=0.975, help="share of in-scope validation images the gate lets pass (default 0.975)")
     a("--resume", default=None, help="continue from a <out>.last.pt state")
@@ -287,6 +316,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--threads", type=int, default=0, help="torch CPU threads (default 0 = torch's choice)")
     a("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     a("--version", default=None, help="version string stored in the checkpoint (default <out stem>-<date>)")
+    a("--pipeline", action="append", default=[], metavar="CMD",
+      help="an earlier command of the pipeline (teacher cache, distillation) to list in the card before this one (repeatable)")
     a("--note", action="append", default=[], help="extra recipe line for the model card (repeatable)")
     a("--no-progress", dest="progress", action="store_false", help="no tqdm progress bars")
 
@@ -323,19 +354,32 @@ def run(args: argparse.Namespace) -> int:
     train_labels = [s.label for s in train_ds.samples]
     val_labels = np.array([s.label for s in val_ds.samples])
     loss_fn = loss_function(args.loss, class_weights(args.class_weights, train_labels, len(meta.class_names)))
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=args.lr)
+    head = [p for p in model.backbone.fc.parameters() if p.requires_grad]
+    trunk = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("backbone.fc.")]
+    optimizer = torch.optim.Adam([{"params": trunk, "lr": args.lr},
+                                  {"params": head, "lr": args.lr * args.head_lr_factor}], lr=args.lr)
     positive = meta.positive_index
     history: list[dict[str, Any]] = []
     best = {"auc": -1.0, "nll": float("inf"), "epoch": 0, "state": None}
     start_epoch = 1
     if resume:
         model.load_state_dict(resume["model"])
-        optimizer.load_state_dict(resume["optimizer"])
+        try:
+            optimizer.load_state_dict(resume["optimizer"])
+        except ValueError as exc:  # a state from another optimiser layout: moments restart from zero
+            print(f"warning: optimiser state not restored ({exc})", file=sys.stderr)
         history, start_epoch = list(resume["history"]), int(resume["epoch"]) + 1
         best = {"auc": float(resume["best_auc"]), "nll": float(resume["best_nll"]), "epoch": int(resume["best_epoch"]),
                 "state": resume["best_state"]}
         print(f"resumed from {args.resume} at epoch {start_epoch}")
+    if args.head_init == "linear-probe" and not resume:
+        linear_probe_head(model, ImageDataset(args.data_dir, train_ds.samples, **kw), positive, device)
+        auc, val_nll = validation_score(predict(model, val_ds, device)[0], val_labels, positive)
+        print(f"linear probe: val AUC {auc:.3f}, val NLL {val_nll:.3f}")
+        history.append({"epoch": 0, "train_loss": None, "val_auc": round(auc, 4), "val_nll": round(val_nll, 4),
+                        "seconds": 0.0, "note": "linear probe"})
+        best = {"auc": auc, "nll": val_nll, "epoch": 0,
+                "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
     generator = torch.Generator().manual_seed(args.seed)
     print(f"train {len(train_ds)} / val {len(val_ds)} / test {len(split['test'])} images; device {device}; "
           f"init {args.init}; loss {args.loss}")
@@ -360,7 +404,7 @@ def run(args: argparse.Namespace) -> int:
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
                     "args": _jsonable(vars(args)), "history": history, "split": split, "best_auc": best["auc"],
                     "best_nll": best["nll"], "best_epoch": best["epoch"], "best_state": best["state"]}, last_path)
-    if best["state"] is None:
+    if best["state"] is None or not history:
         raise TrainingError("no epoch was run (check --epochs and --resume)")
     model.load_state_dict(best["state"])
     return finish(args, model, meta, samples, split, train_ds, val_ds, history, best["epoch"], device, t_start)
@@ -403,7 +447,8 @@ def finish(args, model: ScalpNet, meta: ModelMeta, samples, split, train_ds, val
         metrics["test"], _, _ = evaluate_checkpoint(predictor, args.data_dir, "test")
     metrics["val"], _, _ = evaluate_checkpoint(predictor, args.data_dir, "val")
     metrics["val"].pop("by_source", None)
-    ood = ood_report(ckpt.model.to(device), meta, ood_state, args.ood_dir, device, args.seed, args.ood_limit)
+    ood = ood_report(ckpt.model.to(device), meta, ood_state, args.ood_dir, device, args.seed, args.ood_limit,
+                     args.ood_generated)
     metrics["ood"] = {"components": args.ood_components, "val_pass_rate": round(float((val_scores <= ood_threshold).mean()), 4),
                       "rejection": ood}
     metrics["best_epoch"] = best_epoch
@@ -433,7 +478,7 @@ def training_record(args, split, history, best_epoch, t_start) -> dict[str, Any]
                 pass
     recipe = [
         f"init: {args.init}" + (" (torchvision ImageNet GoogLeNet)" if args.init == "imagenet" else ""),
-        f"Adam lr {args.lr}, {args.epochs} epochs, batch {args.batch_size}, loss {args.loss}"
+        f"Adam lr {args.lr} (new head x{args.head_lr_factor}, {args.head_init} init), {args.epochs} epochs, batch {args.batch_size}, loss {args.loss}"
         + (" (softmax vs one-hot)" if args.loss == "mse" else "") + f", L2 {args.l2}, class weights {args.class_weights}, freeze {args.freeze}",
         "augmentation: random rotation [-90°, 90°], random scale [1, 2]"
         + (", source harmonisation (downscale to 200-320 px, JPEG q40-90, footer cut)" if args.harmonise else "")
@@ -445,7 +490,7 @@ def training_record(args, split, history, best_epoch, t_start) -> dict[str, Any]
         **init_info,
         "args": _jsonable(vars(args)),
         "command": command_line(),
-        "commands": getattr(args, "commands", None) or [command_line()],
+        "commands": list(args.pipeline) + [command_line()],
         "recipe": recipe,
         "seed": args.seed,
         "target_sensitivity": args.target_sensitivity,

@@ -49,7 +49,8 @@ def toy_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = make_toy_data(root / "data")
     out = root / "w" / "toy.pt"
     args = parse([str(data), "--out", str(out), "--init", "scratch", "--epochs", "2", "--batch-size", "4",
-                  "--split", "0.5", "0.25", "0.25", "--ood-components", "4", "--no-progress", "--version", "toy-1",
+                  "--split", "0.5", "0.25", "0.25", "--ood-components", "4", "--ood-generated", "5", "--no-progress", "--version", "toy-1",
+                  "--head-init", "linear-probe",
                   "--threads", "2"])
     assert train.main(args) == 0
     return out
@@ -104,10 +105,10 @@ def test_resume_continues_from_last_state(toy_run: Path, tmp_path: Path) -> None
     out = tmp_path / "resumed.pt"
     args = parse([meta.training["data_dir"], "--out", str(out), "--init", "scratch", "--epochs", "3",
                   "--batch-size", "4", "--split", "0.5", "0.25", "0.25", "--ood-components", "4", "--no-progress",
-                  "--resume", str(toy_run.with_name("toy.last.pt")), "--threads", "2"])
+                  "--ood-generated", "0", "--resume", str(toy_run.with_name("toy.last.pt")), "--threads", "2"])
     assert train.main(args) == 0
     resumed = load_checkpoint(out).meta
-    assert [h["epoch"] for h in resumed.training["history"]] == [1, 2, 3]
+    assert [h["epoch"] for h in resumed.training["history"]] == [0, 1, 2, 3]  # 0: the linear probe
     assert resumed.training["split"] == meta.training["split"]
 
 
