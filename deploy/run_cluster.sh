@@ -114,16 +114,12 @@ cd "$REPO"
 if [ "$SEED_DEMO" != 0 ]; then "$PYTHON" -m db seed-demo "$SEED_DEMO"; fi
 
 # --- 2. app processes ---------------------------------------------------------------------------------
-UPSTREAMS=""
-PORTS_RE=""
 for i in $(seq 0 $((REPLICAS - 1))); do
   port=$((BASE_PORT + i))
   if curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then die "port $port is already in use"; fi
   "$PYTHON" -m streamlit run "$APP_PATH" --server.address 127.0.0.1 --server.port "$port" \
     --server.headless true --browser.gatherUsageStats false >"$WORKDIR/logs/app-$port.log" 2>&1 &
   APP_PIDS+=($!)
-  UPSTREAMS+="        server 127.0.0.1:$port max_fails=1 fail_timeout=10s;"$'\n'
-  PORTS_RE+="${PORTS_RE:+|}$port"
 done
 say "started ${REPLICAS} app processes on ports $BASE_PORT-$((BASE_PORT + REPLICAS - 1)); waiting for health"
 for i in $(seq 0 $((REPLICAS - 1))); do
@@ -138,20 +134,14 @@ done
 
 # --- 3. nginx -----------------------------------------------------------------------------------------
 NGX="$WORKDIR/nginx"
-USER_LINE=""
+USER_ARGS=()
 if [ "$(id -u)" = 0 ]; then  # workers drop to nobody and must write their temp folders
-  USER_LINE="user nobody nogroup;"
+  USER_ARGS=(--user nobody:nogroup)
   chown -R nobody:nogroup "$NGX/tmp"
 fi
-UPSTREAMS="${UPSTREAMS%$'\n'}"
-"$PYTHON" - "$REPO/deploy/nginx.conf.template" "$NGX/nginx.conf" <<EOF
-import sys
-text = open(sys.argv[1]).read()
-for key, value in {"@PREFIX@": "$NGX", "@LISTEN@": "$LISTEN", "@USER_LINE@": "$USER_LINE",
-                   "@UPSTREAM_PORTS_RE@": "$PORTS_RE", "@UPSTREAM_SERVERS@": """$UPSTREAMS"""}.items():
-    text = text.replace(key, value)
-open(sys.argv[2], "w").write(text)
-EOF
+PORT_ARGS=()
+for i in $(seq 0 $((REPLICAS - 1))); do PORT_ARGS+=(--port $((BASE_PORT + i))); done
+"$PYTHON" "$REPO/deploy/render_nginx.py" --prefix "$NGX" --listen "$LISTEN" "${PORT_ARGS[@]}" "${USER_ARGS[@]}" >/dev/null
 nginx -t -q -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log" || die "nginx rejected $NGX/nginx.conf"
 nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log"
 say "nginx on http://$LISTEN -> ${REPLICAS} app processes (config $NGX/nginx.conf)"

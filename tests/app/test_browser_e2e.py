@@ -7,13 +7,7 @@ reads the conclusion. Screenshots go to ``test-artifacts/``. Skipped without /us
 """
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,86 +15,30 @@ import pytest
 
 from pages._resources import DEMO_PASSWORD, DEMO_USERNAME
 from scalp_model.settings import DEFAULT_WEIGHTS
-from tests.conftest import REPO_ROOT
+from tests.app.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    STEP_TIMEOUT_MS,
+    nav,
+    require_chromium,
+    shoot,
+    streamlit_server,
+)
 from tests.factories import image_bytes, make_checkpoint
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-ARTIFACTS = REPO_ROOT / "test-artifacts"
-START_TIMEOUT_S = 90
-STEP_TIMEOUT_MS = 45_000
 FIRST_PREDICTION_MS = 180_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]
 
 
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    if os.environ.get("SCALPSCOPE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"SCALPSCOPE_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
-    pytest.skip(f"{CHROMIUM} not found (apt-get install chromium); set SCALPSCOPE_REQUIRE_BROWSER=1 to fail instead")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    _require_chromium()
-    ARTIFACTS.mkdir(exist_ok=True)
+    require_chromium()
     weights = DEFAULT_WEIGHTS if DEFAULT_WEIGHTS.is_file() else make_checkpoint(tmp_path / "tiny.pt")
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}", "SCALPSCOPE_DEMO": "1",
-           "SCALPSCOPE_WEIGHTS": str(weights), "SCALPSCOPE_DEVICE": "cpu", "PYTHONUNBUFFERED": "1"}
-    log_path = ARTIFACTS / "e2e-server.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not _healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not become healthy:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}", "SCALPSCOPE_DEMO": "1",
+           "SCALPSCOPE_WEIGHTS": str(weights), "SCALPSCOPE_DEVICE": "cpu"}
+    with streamlit_server(env, "e2e-server.log") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
-def nav(page, title: str) -> None:
-    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title).click()
-
-
-def shoot(page, name: str) -> None:
-    """A screenshot of the whole page: Streamlit scrolls inside its own container, so grow the viewport."""
-    size = page.viewport_size
-    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight ?? 0")
-    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height) + 40, 4000))})
-    page.screenshot(path=ARTIFACTS / f"{name}.png")
-    page.set_viewport_size(size)
 
 
 def test_patient_clinician_patient_round_trip(server: str, tmp_path: Path) -> None:

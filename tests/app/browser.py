@@ -1,0 +1,109 @@
+"""What the real-browser tests share: Chromium, a ``streamlit run app.py`` server on loopback, navigation
+and full-page screenshots. Used by ``tests/app/test_browser_e2e.py`` and ``tests/reader/``.
+
+Tests using it are marked ``browser``; without /usr/bin/chromium they skip, unless
+``SCALPSCOPE_REQUIRE_BROWSER=1`` (CI), where a missing browser fails.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+START_TIMEOUT_S = 90
+STEP_TIMEOUT_MS = 45_000
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("SCALPSCOPE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"SCALPSCOPE_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
+    pytest.skip(f"{CHROMIUM} not found (apt-get install chromium); set SCALPSCOPE_REQUIRE_BROWSER=1 to fail instead")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def streamlit_server(env: Mapping[str, str], log_name: str) -> Iterator[str]:
+    """``streamlit run app.py`` on a free 127.0.0.1 port with ``env`` added; yields its URL once healthy.
+
+    The server's output goes to ``test-artifacts/<log_name>``; it is stopped (then killed) on exit.
+    """
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = free_port()
+    log_path = ARTIFACTS / log_name
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false"],
+            cwd=REPO_ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **env}, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not healthy(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not become healthy:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def nav(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title).click()
+
+
+def shoot(page, name: str) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside its own container, so grow the viewport."""
+    page.wait_for_function("Array.from(document.images).every(i => i.complete)")  # laid out at full height
+    size = page.viewport_size
+    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight ?? 0")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height) + 40, 4000))})
+    page.screenshot(path=ARTIFACTS / f"{name}.png")
+    page.set_viewport_size(size)
+
+
+def settle(page) -> None:
+    """Wait until the script run has finished: no running indicator and no stale (previous-run) element.
+
+    While a run is under way, elements of the previous run stay on screen until the new run replaces
+    them; typing into one of those (a form about to be swapped for the next case's) is lost.
+    """
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stStatusWidgetRunningIcon")).to_have_count(0)
+    expect(page.locator('[data-testid="stElementContainer"][data-stale="true"]')).to_have_count(0)
