@@ -153,7 +153,7 @@ def write_card(checkpoint: Path, meta: ModelMeta, sha256: str) -> Path:
     return path
 
 
-def attach_ablation(checkpoint: Path, others: list[tuple[str, Path]]) -> str:
+def attach_ablation(checkpoint: Path, others: list[tuple[str, Path]], extra_rows: list[dict] | None = None) -> str:
     """Record measured figures of other runs (same split) in a checkpoint's metrics, re-save it and its card.
 
     ``others`` is a list of (variant name, checkpoint path); the shipped checkpoint itself is listed too.
@@ -176,6 +176,7 @@ def attach_ablation(checkpoint: Path, others: list[tuple[str, Path]]) -> str:
                      "val_auc": val.get("auc"),
                      "note": f"init {Path(str(om.training.get('init'))).name}, best epoch {om.training.get('best_epoch')}/"
                              f"{len(om.training.get('history', []))}"})
+    rows += list(extra_rows or [])
     meta = replace(ckpt.meta, metrics={**ckpt.meta.metrics, "ablation": rows})
     sha = save_checkpoint(checkpoint, ckpt.model, meta, ckpt.ood_state)
     write_card(checkpoint, meta, sha)
@@ -190,8 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("checkpoint")
     p.add_argument("--variant", nargs=2, action="append", default=[], metavar=("NAME", "CHECKPOINT"),
                    help="a run to list (name and checkpoint path); repeatable")
+    p.add_argument("--row", action="append", default=[], metavar="JSON",
+                   help='a measured row that is not a GoogLeNet checkpoint, e.g. {"variant": ..., "test_auc": ...}')
     args = p.parse_args(argv)
-    sha = attach_ablation(Path(args.checkpoint), [(n, Path(c)) for n, c in args.variant])
+    sha = attach_ablation(Path(args.checkpoint), [(n, Path(c)) for n, c in args.variant],
+                          [json.loads(r) for r in args.row])
     print(f"rewrote {args.checkpoint} and its card (sha256 {sha})")
     return 0
 

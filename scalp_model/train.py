@@ -84,8 +84,8 @@ def build_model(init: str) -> tuple[ScalpNet, bool]:
         if init != "imagenet":
             raise TrainingError(f"--init {init}: could not load GoogLeNet weights ({exc})") from exc
         raise TrainingError(
-            f"--init imagenet: torchvision's ImageNet GoogLeNet weights could not be downloaded "
-            f"({type(exc).__name__}: {exc}). This machine is probably offline. Use '--init PATH' with a local "
+            f"--init imagenet: torchvision's ImageNet GoogLeNet weights could not be loaded "
+            f"({type(exc).__name__}: {exc}). They are downloaded on first use, which fails offline. Use '--init PATH' with a local "
             "GoogLeNet state dict (e.g. the torchvision file googlenet-1378be20.pth copied from an online machine, "
             "or one made by 'python -m scalp_model.distill'), or '--init scratch'."
         ) from exc
