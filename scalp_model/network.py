@@ -78,12 +78,16 @@ def build_scalpnet(num_classes: int = 2, *, init: str = "scratch") -> tuple[Scal
     it; the checkpoint records it so inference does the same).
 
     ``init``: ``"imagenet"`` (torchvision's ``GoogLeNet_Weights.IMAGENET1K_V1``, downloaded on first use
-    where the machine is online), ``"scratch"``, or the path of a torchvision GoogLeNet state dict.
+    where the machine is online), ``"scratch"``, or the path of a torchvision GoogLeNet state dict (such
+    as torchvision's ``googlenet-1378be20.pth``). A local file is taken to expect ``transform_input``
+    like torchvision's ImageNet weights unless it carries a ``__transform_input__`` entry saying otherwise.
     """
     if init == "scratch":
         return ScalpNet(build_backbone(num_classes)), False
     if init == "imagenet":
-        net = googlenet(weights=GoogLeNet_Weights.IMAGENET1K_V1, aux_logits=False)
+        # torchvision insists on aux_logits=True while loading these weights and drops the aux heads
+        # afterwards when the argument was not given; passing aux_logits=False is refused.
+        net = googlenet(weights=GoogLeNet_Weights.IMAGENET1K_V1)
         net.fc = nn.Linear(net.fc.in_features, num_classes)
         return ScalpNet(net), True
     path = Path(init)
