@@ -20,6 +20,9 @@ navigation = st.navigation({
     "Clinicians": [
         st.Page("pages/queue.py", title="Queue", icon=":material/inbox:"),
         st.Page("pages/review.py", title="Review", icon=":material/stethoscope:"),
+        st.Page("pages/reader_study.py", title="Reader study", icon=":material/quiz:"),
+        st.Page("pages/reader_admin.py", title="Study set-up", icon=":material/settings:"),
+        st.Page("pages/reader_results.py", title="Study results", icon=":material/monitoring:"),
     ],
     "About": [
         st.Page("pages/model.py", title="Model", icon=":material/model_training:"),

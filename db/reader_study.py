@@ -179,16 +179,17 @@ def count_labelled_consultations(session: Session, *, include_demo: bool = False
 
 
 def labelled_consultation_images(
-    session: Session, *, include_demo: bool = False, limit: int | None = None, seed: int = 0
+    session: Session, *, include_demo: bool = False, limit: int | None = None, seed: int | None = None
 ) -> list[LabelledImage]:
     """One case per labelled consultation (its first photo, so cases are independent patients).
 
     Truth is the latest review's diagnosis. With ``limit``, a random sample of that many
-    consultations (reproducible for ``seed``), in consultation order.
+    consultations (reproducible when ``seed`` is given), in consultation order.
     """
     rows = list(session.execute(_labelled_consultations(include_demo)))
     if limit is not None and 0 < limit < len(rows):
-        rows = sorted(random.Random(seed).sample(rows, limit), key=lambda row: row[0])
+        rng = random.Random(secrets.randbelow(SEED_LIMIT) if seed is None else seed)
+        rows = sorted(rng.sample(rows, limit), key=lambda row: row[0])
     ids = [row[0] for row in rows]
     data: dict[int, bytes] = {}
     for start in range(0, len(ids), 500):

@@ -1,8 +1,8 @@
 """ScalpScope's Streamlit pages. ``app.py`` routes to them with ``st.navigation``.
 
 Modules whose names start with ``_`` are helpers, not pages: ``_resources`` (shared model and database,
-settings, error display), ``_auth`` (clinician sign-in), ``_views`` (shared widgets) and ``_report``
-(the patient's PDF summary).
+settings, error display), ``_auth`` (clinician sign-in), ``_views`` (shared widgets), ``_report``
+(the patient's PDF summary) and ``_study`` (reader-study admin gate and case building).
 
 Streamlit treats a folder named ``pages/`` beside the entry point as a legacy multipage app until
 ``st.navigation`` has run once in the process. Until then a deep link such as ``/queue`` runs that page

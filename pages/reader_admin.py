@@ -1,0 +1,116 @@
+"""Study set-up (admins): create a reader study from labelled images and invite readers; list studies."""
+import pandas as pd
+import streamlit as st
+
+from db.models import StudySource
+from db.reader_study import (
+    MAX_CASES,
+    count_labelled_consultations,
+    create_study,
+    invite_readers,
+    labelled_consultation_images,
+    list_studies,
+)
+from db.users import list_clinicians
+from pages import _resources as res
+from pages import _study as study
+
+SOURCES = {StudySource.CONSULTATIONS: "Reviewed consultations", StudySource.FOLDER: "Image folder on the server"}
+
+admin = study.require_admin()
+if st.session_state.pop("ra_reset", False):  # a fresh form after a study was created
+    st.session_state.update(ra_name="", ra_readers=[], ra_seed=None)
+st.title("Study set-up")
+st.caption("A reader study after Yu et al. 2022: each reader reads every case twice, first without and then "
+           "with the model, each pass in its own random order. The model runs once per case, now.")
+notice = st.session_state.pop("ra_notice", None)
+if notice:
+    st.success(notice, icon=":material/check_circle:")
+for problem in st.session_state.pop("ra_skipped", []):
+    st.warning(f"Skipped {problem}", icon=":material/image_not_supported:")
+with res.friendly_errors(operator=True), res.get_database().begin() as session:
+    # Demo accounts (seed-demo's reviewers cannot even sign in) are offered only in demo mode.
+    accounts = {c.id: c for c in list_clinicians(session) if res.demo_mode() or not c.is_demo}
+    studies = list_studies(session, admin)
+
+st.subheader("New study")
+name = st.text_input("Name", key="ra_name", max_chars=120, placeholder="e.g. Scalp readers 2026-11")
+source = st.radio("Cases from", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="ra_source")
+if source == StudySource.CONSULTATIONS:
+    columns = st.columns(2, vertical_alignment="bottom")
+    include_demo = columns[0].toggle("Include demo consultations", key="ra_demo")
+    limit = columns[1].number_input("Cases (0 = all)", min_value=0, max_value=MAX_CASES, value=0, step=10,
+                                    key="ra_limit", help="A random sample of this many consultations.")
+    with res.friendly_errors(operator=True), res.get_database().begin() as session:
+        counts = count_labelled_consultations(session, include_demo=include_demo)
+    st.caption(f"Reviewed consultations with a dermatologist's diagnosis: {counts['psoriasis']} psoriasis, "
+               f"{counts['seborrheic_dermatitis']} seborrheic dermatitis (one case each: the first photo).")
+    folder = ""
+else:
+    folder = st.text_input("Folder", key="ra_folder", placeholder="/data/reader-study",
+                           help="Holds psoriasis/ and seborrheic_dermatitis/ with the images; the folder is the truth.")
+readers = st.multiselect("Readers", list(accounts), key="ra_readers",
+                         format_func=lambda i: f"{accounts[i].username} ({accounts[i].role})")
+columns = st.columns(2)
+washout = columns[0].number_input("Wash-out (days)", min_value=0.0, max_value=365.0, value=0.0, step=1.0,
+                                  key="ra_washout", help="Pass 2 opens this long after a reader completes pass 1.")
+seed = columns[1].number_input("Seed (blank = random)", min_value=0, max_value=2**31 - 1, value=None, step=1,
+                               key="ra_seed", help="Fixes every reader's case orders.")
+
+if st.button("Create study", type="primary", key="ra_create", icon=":material/add:"):
+    if not name.strip() or not readers or (source == StudySource.FOLDER and not folder.strip()):
+        st.error("Give a name, choose at least one reader" + (" and the folder." if source == StudySource.FOLDER
+                                                                 else "."))
+        st.stop()
+    if name.strip() in {s.name for s in studies}:
+        st.error(f"A study called '{name.strip()}' exists already; choose another name.")
+        st.stop()
+    bar = st.progress(0.0, text="Collecting the images…")
+    with res.friendly_errors(operator=True):
+        if source == StudySource.FOLDER:
+            try:
+                items = study.folder_images(folder.strip())
+            except (FileNotFoundError, NotADirectoryError, PermissionError, ValueError) as exc:
+                st.error(str(exc))
+                st.stop()
+        else:
+            with res.get_database().begin() as session:
+                items = labelled_consultation_images(session, include_demo=include_demo, limit=limit or None,
+                                                     seed=None if seed is None else int(seed))
+        predictor = res.get_predictor()
+        cases, problems = study.build_cases(
+            items, predictor, lambda done, total: bar.progress(done / max(total, 1),
+                                                               text=f"The model reads case {done} of {total}…"))
+        with res.get_database().begin() as session:
+            created = create_study(session, admin, name, cases, readers, source=source,
+                                   model_version=predictor.version, model_sha256=predictor.sha256,
+                                   threshold=predictor.meta.threshold, seed=None if seed is None else int(seed),
+                                   washout_days=float(washout))
+    st.session_state["ra_notice"] = (f"Study '{created.name}' created: {len(cases)} cases, {len(readers)} readers"
+                                     + (f", {len(problems)} unreadable images skipped." if problems else "."))
+    st.session_state["ra_skipped"] = problems
+    st.session_state["ra_reset"] = True
+    st.rerun()
+
+st.subheader("Studies")
+if not studies:
+    st.caption("No reader study yet.")
+    st.stop()
+st.dataframe(pd.DataFrame([{
+    "Study": s.name, "Created": f"{s.created_at:%Y-%m-%d %H:%M}", "By": s.created_by,
+    "Cases from": SOURCES[s.source], "Cases": s.cases, "Readers": ", ".join(s.readers),
+    "Readings": f"{s.readings} of {2 * s.cases * len(s.readers)}", "Finished readers": s.finished_readers,
+    "Model": s.model_version,
+} for s in studies]), hide_index=True, width="stretch")
+by_id = {s.id: s for s in studies}
+columns = st.columns([2, 3, 1], vertical_alignment="bottom")
+target = columns[0].selectbox("Study", list(by_id), format_func=lambda i: by_id[i].name, key="ra_invite_study")
+more = columns[1].multiselect("Invite more readers", [i for i in accounts if accounts[i].username
+                                                      not in by_id[target].readers],
+                              format_func=lambda i: accounts[i].username, key="ra_invite_readers")
+if columns[2].button("Invite", key="ra_invite", disabled=not more, width="stretch"):
+    with res.friendly_errors(operator=True), res.get_database().begin() as session:
+        added = invite_readers(session, admin, target, more)
+    st.session_state["ra_notice"] = f"Invited {', '.join(added) or 'nobody new'} to '{by_id[target].name}'."
+    st.rerun()
+st.page_link("pages/reader_results.py", label="See the results", icon=":material/monitoring:")

@@ -1,0 +1,92 @@
+"""Study results (admins): readers without and with the model, the model alone, agreement, ROC curves, CSV."""
+import pandas as pd
+import streamlit as st
+
+from db.reader_study import list_studies, load_study, readings_csv, record_export
+from pages import _resources as res
+from pages import _study as study
+from scalp_model.reader_stats import PASS_LABELS, analyse, roc_figure
+
+PASS_TEXT = {1: "without the model", 2: "with the model"}
+
+
+def number(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def interval(ci: tuple[float, float] | None) -> str:
+    return "—" if ci is None else f"{ci[0]:.3f}–{ci[1]:.3f}"
+
+
+def p_text(p: float | None) -> str:
+    return "—" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def performance_row(who: str, setting: str, read: int, total: int, perf) -> dict:
+    return {"Reader": who, "Setting": setting, "Cases read": f"{read} of {total}", "AUC": number(perf.auc),
+            "AUC 95% CI": interval(perf.auc_ci), "Sensitivity": number(perf.sensitivity),
+            "Specificity": number(perf.specificity), "Cohen's κ": number(perf.kappa)}
+
+
+def exported(actor, study_id: int, rows: int) -> None:
+    """The download button's callback: audit the export (runs before the page's next run)."""
+    with res.friendly_errors(operator=True, stop=False), res.get_database().begin() as session:
+        record_export(session, study_id, actor, rows=rows)
+
+
+admin = study.require_admin()
+st.title("Study results")
+with res.friendly_errors(operator=True), res.get_database().begin() as session:
+    studies = {s.id: s for s in list_studies(session, admin)}
+if not studies:
+    st.info("No reader study yet. Create one under **Study set-up**.", icon=":material/quiz:")
+    st.page_link("pages/reader_admin.py", label="Study set-up", icon=":material/settings:")
+    st.stop()
+chosen = st.selectbox("Study", list(studies), format_func=lambda i: studies[i].name, key="rr_study")
+first_view = st.session_state.get("rr_viewed") != chosen  # audited once per opening, not on every rerun
+with res.friendly_errors(operator=True), res.get_database().begin() as session:
+    data = load_study(session, chosen, admin, record_view=first_view)
+st.session_state["rr_viewed"] = chosen
+results = analyse(data.cases, data.readings, data.threshold, readers=data.readers)
+
+positives = sum(c.truth == "psoriasis" for c in data.cases)
+st.caption(f"{len(data.cases)} cases ({positives} psoriasis, {len(data.cases) - positives} seborrheic dermatitis) · "
+           f"{len(data.readers)} readers · {len(data.readings)} of {2 * len(data.cases) * len(data.readers)} readings · "
+           f"model {data.model_version} (sha256 {data.model_sha256[:12]}) at threshold {data.threshold:.2f} · "
+           f"wash-out {data.washout_days:g} days")
+st.caption("Reader AUCs use a 1–10 rating of psoriasis likelihood: psoriasis with confidence c is 5 + c, "
+           "seborrheic dermatitis with confidence c is 6 − c. Psoriasis is the positive class.")
+
+st.subheader("Readers and the model")
+rows = [performance_row(p.reader, PASS_TEXT[p.pass_number], p.cases, results.cases, p.performance)
+        for p in results.passes]
+rows.append(performance_row("Model alone", f"P ≥ {data.threshold:.2f}", results.cases, results.cases, results.model))
+st.table(pd.DataFrame(rows), hide_index=True)
+
+st.subheader("Without vs with the model")
+st.table(pd.DataFrame([{
+    "Reader": c.reader, "Cases read twice": str(c.cases), "AUC without": number(c.auc_unaided),
+    "AUC with": number(c.auc_aided), "Difference": number(c.difference), "z": number(c.z, 2),
+    "p (paired DeLong)": p_text(c.p_value),
+} for c in results.comparisons]), hide_index=True)
+
+st.subheader("Agreement between readers")
+columns = st.columns(len(results.agreement))
+for column, agreement in zip(columns, results.agreement):
+    column.metric(f"Fleiss' κ, {PASS_TEXT[agreement.pass_number]}", number(agreement.kappa),
+                  help=f"{agreement.readers} readers on the {agreement.cases} cases all of them have read "
+                       f"({PASS_LABELS[agreement.pass_number]} pass).")
+
+st.subheader("ROC curves")
+drawn = [(reader, curves) for reader, curves in results.curves.items() if any(c.label != "model" for c in curves)]
+if not drawn:
+    st.caption("Curves appear once a reader has read cases of both kinds.")
+for start in range(0, len(drawn), 2):
+    for column, (reader, curves) in zip(st.columns(2), drawn[start:start + 2]):
+        column.pyplot(roc_figure(reader, curves), width="stretch")
+
+st.subheader("Readings")
+csv_text = readings_csv(data)
+st.download_button("Download every reading (CSV)", csv_text, file_name=f"reader-study-{data.id}-readings.csv",
+                   mime="text/csv", key="rr_csv", icon=":material/download:", on_click=exported,
+                   args=(admin, data.id, len(data.readings)), disabled=not data.readings)

@@ -1,0 +1,111 @@
+"""Reader study: one case per screen, unaided (pass 1) then aided by the model (pass 2); resumable.
+
+Keyboard: pick the diagnosis (arrow keys in the radio group), Tab to the confidence, type 1-5, Enter.
+"""
+import time
+
+import streamlit as st
+
+from db.models import StudyLabel
+from db.reader_study import AIDED, ReadingOrderError, next_step, record_reading, studies_for_reader
+from pages import _auth as auth
+from pages import _resources as res
+from pages import _views as views
+
+CONFIDENCE_HELP = "1 = a guess, 3 = fairly sure, 5 = certain."
+
+
+def describe(progress) -> str:
+    state = ("finished" if progress.finished else
+             f"pass {progress.current_pass} · {progress.unaided_done + progress.aided_done} of "
+             f"{2 * progress.cases} readings")
+    return f"{progress.study_name} ({state})"
+
+
+clinician = auth.require_clinician()
+st.title("Reader study")
+notice = st.session_state.pop("rs_notice", None)
+if notice:
+    st.toast(notice, icon=":material/check:")
+with res.friendly_errors(operator=True), res.get_database().begin() as session:
+    studies = studies_for_reader(session, clinician)
+if not studies:
+    st.info("You have not been invited to a reader study. An administrator invites readers under "
+            "**Study set-up**.", icon=":material/quiz:")
+    st.stop()
+by_id = {p.study_id: p for p in studies}
+if len(studies) == 1:
+    chosen = studies[0]
+    st.caption(f"Study: **{chosen.study_name}**")
+else:
+    open_first = next((i for i, p in enumerate(studies) if not p.finished), 0)
+    chosen = by_id[st.selectbox("Study", list(by_id), index=open_first, format_func=lambda i: describe(by_id[i]),
+                                key="rs_study")]
+
+with res.friendly_errors(operator=True), res.get_database().begin() as session:
+    step = next_step(session, chosen.study_id, clinician)
+progress, case = step.progress, step.case
+bars = st.columns(2)
+bars[0].progress(progress.unaided_done / progress.cases,
+                 text=f"Pass 1, without the model: {progress.unaided_done} of {progress.cases}")
+bars[1].progress(progress.aided_done / progress.cases,
+                 text=f"Pass 2, with the model: {progress.aided_done} of {progress.cases}")
+
+if progress.finished:
+    st.success("You have read every case in both passes. Thank you!", icon=":material/task_alt:")
+    st.stop()
+if case is None:
+    st.info(f"Pass 1 is complete. Pass 2 (with the model) opens on {progress.aided_opens_at:%Y-%m-%d %H:%M} UTC, "
+            f"after a wash-out of {progress.washout_days:g} days, so that you read the cases afresh.",
+            icon=":material/hourglass_top:")
+    st.stop()
+
+aided = case.pass_number == AIDED
+if case.sequence == 1:
+    st.info("**Pass 2, with the model.** The cases come again in a new order, now with the model's estimate "
+            "and its attention map. Give your own diagnosis." if aided else
+            "**Pass 1, without the model.** For each case give your diagnosis and how confident you are. "
+            "The model's output is shown only in pass 2.", icon=":material/info:")
+shown = st.session_state.setdefault("rs_shown", {})
+token = (progress.reader_id, case.pass_number, case.case_id)
+shown.setdefault(token, time.monotonic())
+
+st.subheader(f"Case {case.sequence} of {case.total} · {'with' if aided else 'without'} the model")
+if aided:
+    picture, model_column = st.columns([1, 1], gap="medium")
+    picture.image(case.data, caption="Photo", width="stretch")
+    if case.overlay_png is not None:
+        model_column.image(case.overlay_png, caption="The model's attention map (Grad-CAM)", width="stretch")
+    with model_column:
+        views.probability_bar(case.p_psoriasis)
+        st.caption(f"The model reads psoriasis at P ≥ {case.threshold:.2f}. {views.MAP_CAPTION}")
+else:
+    st.image(case.data, caption="Photo", width=min(case.width, 720))
+
+form_key = f"rs_form_{progress.reader_id}_{case.pass_number}_{case.case_id}"
+with st.form(form_key, clear_on_submit=True):
+    answer = st.columns([2, 1, 1], vertical_alignment="bottom")
+    diagnosis = answer[0].radio("Diagnosis", list(StudyLabel), index=None, horizontal=True, format_func=views.label,
+                                key=f"rs_dx_{case.pass_number}_{case.case_id}")
+    confidence = answer[1].number_input("Confidence (1–5)", min_value=1, max_value=5, value=3, step=1,
+                                        help=CONFIDENCE_HELP, key=f"rs_conf_{case.pass_number}_{case.case_id}")
+    submitted = answer[2].form_submit_button("Save and next", type="primary", width="stretch",
+                                             icon=":material/keyboard_return:")
+if submitted:
+    if diagnosis is None:
+        st.error("Choose a diagnosis before saving.")
+        st.stop()
+    seconds = time.monotonic() - shown.get(token, time.monotonic())
+    try:
+        with res.get_database().begin() as session:
+            record_reading(session, chosen.study_id, clinician, case.case_id, case.pass_number, str(diagnosis),
+                           int(confidence), seconds=seconds)
+    except ReadingOrderError as exc:
+        st.session_state["rs_notice"] = str(exc)
+    except res.USER_ERRORS as exc:
+        res.show_error(exc, operator=True)
+        st.stop()
+    else:
+        shown.pop(token, None)
+        st.session_state["rs_notice"] = f"Case {case.sequence} saved."
+    st.rerun()
