@@ -87,6 +87,13 @@ def nav(page, title: str) -> None:
     page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title).click()
 
 
+def sign_in(page, username: str, password: str) -> None:
+    """Fill and send the clinician sign-in form shown on every clinician page."""
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
 def shoot(page, name: str) -> None:
     """A screenshot of the whole page: Streamlit scrolls inside its own container, so grow the viewport."""
     page.wait_for_function("Array.from(document.images).every(i => i.complete)")  # laid out at full height

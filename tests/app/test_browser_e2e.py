@@ -22,6 +22,7 @@ from tests.app.browser import (
     nav,
     require_chromium,
     shoot,
+    sign_in,
     streamlit_server,
 )
 from tests.factories import image_bytes, make_checkpoint
@@ -83,9 +84,7 @@ def test_patient_clinician_patient_round_trip(server: str, tmp_path: Path) -> No
             clinician.set_default_timeout(STEP_TIMEOUT_MS)
             clinician.goto(server)
             nav(clinician, "Queue")
-            clinician.get_by_label("Username").fill(DEMO_USERNAME)
-            clinician.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
-            clinician.get_by_role("button", name="Sign in", exact=True).click()
+            sign_in(clinician, DEMO_USERNAME, DEMO_PASSWORD)
             expect(clinician.get_by_role("heading", name="Review queue")).to_be_visible()
             expect(clinician.locator('[data-testid="stDataFrame"]')).to_be_visible()
             shoot(clinician, "e2e-04-queue")

@@ -24,6 +24,7 @@ from db.engine import Database
 from db.models import Reading, ReaderStudy, StudyCase, StudyReader, User
 from db.users import create_user
 from tests.app.browser import (
+    sign_in,
     CHROMIUM,
     CHROMIUM_ARGS,
     STEP_TIMEOUT_MS,
@@ -67,12 +68,6 @@ def setup(tmp_path: Path):
     with streamlit_server(env, "reader-server.log") as url:
         yield url, database, folder
     database.dispose()
-
-
-def sign_in(page, username: str) -> None:
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def plan_for(database: Database, username: str) -> tuple[list[int], list[int], dict[int, int]]:
@@ -140,7 +135,7 @@ def test_two_reader_study_end_to_end(setup) -> None:
             # Admin: create the study from the folder, invite both readers.
             admin = session()
             nav(admin, "Study set-up")
-            sign_in(admin, "root")
+            sign_in(admin, "root", PASSWORD)
             expect(admin.get_by_role("heading", name="Study set-up")).to_be_visible()
             admin.get_by_label("Name", exact=True).fill("E2E study")
             admin.get_by_text("Image folder on the server").click()
@@ -171,7 +166,7 @@ def test_two_reader_study_end_to_end(setup) -> None:
             # ann: pass 1 with the keyboard, pass 2 with the button.
             ann = session()
             nav(ann, "Reader study")
-            sign_in(ann, "ann")
+            sign_in(ann, "ann", PASSWORD)
             expect(ann.get_by_role("heading", name="Reader study")).to_be_visible()
             expect(ann.get_by_text("Pass 1, without the model.")).to_be_visible()
             expect(ann.get_by_text("attention map")).to_have_count(0)
@@ -189,12 +184,12 @@ def test_two_reader_study_end_to_end(setup) -> None:
             # bob: three cases, a fresh browser session resumes at case 4.
             bob = session()
             nav(bob, "Reader study")
-            sign_in(bob, "bob")
+            sign_in(bob, "bob", PASSWORD)
             read(bob, database, "bob", 1, range(1, 4), keyboard=False)
             bob.context.close()
             bob = session()
             nav(bob, "Reader study")
-            sign_in(bob, "bob")
+            sign_in(bob, "bob", PASSWORD)
             expect(bob.get_by_text("Pass 1, without the model: 3 of 6")).to_be_visible()
             read(bob, database, "bob", 1, range(4, 7), keyboard=True)
             read(bob, database, "bob", 2, range(1, 7), keyboard=True)
