@@ -74,6 +74,24 @@ def resolve_train_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def resolve_init(init: str) -> tuple[str, str | None]:
+    """``auto`` is the paper's ImageNet start where the weights can be had, else scratch with a warning.
+
+    Returns the init actually used and, when it fell back, why (recorded in the card). An explicit
+    ``--init imagenet`` never falls back: it fails with a message saying what to do.
+    """
+    if init != "auto":
+        return init, None
+    try:
+        build_scalpnet(init="imagenet")
+        return "imagenet", None
+    except Exception as exc:  # offline, proxy, corrupt cache: all mean "not obtainable here"
+        reason = f"ImageNet GoogLeNet weights unavailable ({type(exc).__name__}); trained from scratch"
+        print(f"warning: --init auto: {reason}. Pass '--init PATH' with local weights for the paper's recipe.",
+              file=sys.stderr, flush=True)
+        return "scratch", reason
+
+
 def build_model(init: str) -> tuple[ScalpNet, bool]:
     """GoogLeNet from ImageNet weights, a local state dict or scratch, with a clear message offline."""
     try:
@@ -285,8 +303,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("data_dir", help="ImageFolder with psoriasis/ and seborrheic_dermatitis/ and optional groups.csv "
                        "(file,group[,source]; file relative to DATA_DIR)")
     a("--out", default="weights/scalpscope-googlenet.pt", help="checkpoint to write; the card goes to <out>.md")
-    a("--init", default="imagenet", help="imagenet (torchvision weights, needs internet), scratch, or PATH of a "
-                                          "GoogLeNet state dict (default imagenet)")
+    a("--init", default="auto", help="auto (ImageNet where obtainable, else scratch with a warning), imagenet "
+                                     "(torchvision weights, needs internet once), scratch, or PATH of a GoogLeNet "
+                                     "state dict (default auto)")
     a("--loss", choices=("mse", "ce"), default="mse", help="mse: softmax vs one-hot as the paper (default); ce")
     a("--l2", type=float, default=1e-4, help="L2 penalty 0.5*l2*||W||^2 on weights (paper: L2 regularisation; default 1e-4)")
     a("--lr", type=float, default=1e-4, help="Adam learning rate (default 1e-4, the paper's)")
@@ -343,6 +362,9 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_train_device(args.device)
     base = ModelMeta()
     samples, split = load_data(args, base, resume["split"] if resume else None)
+    args.init, init_fallback = resolve_init(args.init)
+    if init_fallback:
+        args.note = [*(getattr(args, "note", None) or []), init_fallback]
     model, transform_input = build_model(args.init)
     meta = ModelMeta(transform_input=transform_input)
     model.to(device)

@@ -126,6 +126,22 @@ def test_offline_imagenet_init_gives_a_clear_message(monkeypatch: pytest.MonkeyP
         train.build_model("/nonexistent/weights.pth")
 
 
+def test_auto_init_falls_back_to_scratch_with_a_reason(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from scalp_model import train
+
+    def offline(init):
+        raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
+
+    monkeypatch.setattr(train, "build_scalpnet", offline)
+    init, reason = train.resolve_init("auto")
+    assert init == "scratch" and "unavailable" in reason
+    assert "--init auto" in capsys.readouterr().err
+    assert train.resolve_init("imagenet") == ("imagenet", None)  # explicit choice never falls back
+    monkeypatch.setattr(train, "build_scalpnet", lambda init: None)
+    assert train.resolve_init("auto") == ("imagenet", None)
+
+
 def test_bad_class_weights_are_named() -> None:
     from scalp_model import train
 
