@@ -212,25 +212,16 @@ def run_bench(args: argparse.Namespace) -> dict[str, object]:
 
 def _map_cost(predictor: Predictor, x: np.ndarray, one: bytes, runs: int) -> dict[str, float]:
     with_map = _time(lambda: _predict_from_tensor(predictor, x, True), runs)
-    label_index = 0
     if isinstance(predictor.engine, OnnxEngine):
-        logits_only = OnnxEngine(_export_logits_only(predictor))
+        logits_only = OnnxEngine(export_onnx(predictor.model, with_maps=False))
         no_map = _time(lambda: logits_only.session.run(None, {"input": x}), runs)
     else:
         no_map = _time(lambda: _predict_from_tensor(predictor, x, False), runs)
     img = decode_image(one).image
-    library = _time(lambda: predictor.explain(img, class_name=predictor.meta.class_names[label_index]), max(3, runs // 5))
+    library = _time(lambda: predictor.explain(img, class_name=predictor.meta.class_names[0]), max(3, runs // 5))
     return {"prediction_with_map": with_map["mean"] * 1e3, "prediction_without_map": no_map["mean"] * 1e3,
             "map_overhead_pct": 100 * (with_map["mean"] - no_map["mean"]) / no_map["mean"],
             "pytorch_grad_cam": library["mean"] * 1e3}
-
-
-def _export_logits_only(predictor: Predictor) -> bytes:
-    buf = io.BytesIO()
-    with torch.no_grad():
-        torch.onnx.export(predictor.model.cpu(), (torch.zeros(1, 3, 224, 224),), buf, dynamo=False, opset_version=17,
-                          input_names=["input"], output_names=["logits"])
-    return buf.getvalue()
 
 
 def _predict_from_tensor(predictor: Predictor, x: np.ndarray, with_map: bool) -> None:

@@ -52,12 +52,15 @@ def default_cache_dir() -> Path:
     return Path(base) / "onnx"
 
 
-def export_onnx(model: ScalpNet) -> bytes:
-    """Export the one-pass module (logits, pooled, maps) with a dynamic batch axis."""
-    module = ScalpNetWithMaps(model).eval().cpu()
+def export_onnx(model: ScalpNet, *, with_maps: bool = True) -> bytes:
+    """Export the one-pass module (logits, pooled, maps) with a dynamic batch axis.
+
+    ``with_maps=False`` exports the plain classifier (logits only): the benchmark's map-free baseline.
+    """
+    module = (ScalpNetWithMaps(model) if with_maps else model).eval().cpu()
     example = torch.zeros(1, 3, 224, 224)
     buf = io.BytesIO()
-    names = ["logits", "pooled", "maps"]
+    names = ["logits", "pooled", "maps"] if with_maps else ["logits"]
     with torch.no_grad():
         torch.onnx.export(
             module, (example,), buf, dynamo=False, opset_version=17, input_names=["input"], output_names=names,
