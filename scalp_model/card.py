@@ -117,6 +117,7 @@ def card_text(meta: ModelMeta, sha256: str, checkpoint_name: str) -> str:
         for name, r in o.get("rejection", {}).items():
             lines.append(f"| {name} | {r['n']} | {_fmt(r['rate'])} |")
         lines.append("")
+    lines += quantization_section(meta.quantization)
     target = ""
     test = m.get("test") or {}
     if test.get("auc") is not None and (test["auc"] < 0.9 or (test.get("sensitivity") or 0) < 0.9):
@@ -129,9 +130,30 @@ def card_text(meta: ModelMeta, sha256: str, checkpoint_name: str) -> str:
     return "\n".join(lines)
 
 
+def quantization_section(q: dict[str, Any]) -> list[str]:
+    if not q:
+        return []
+    lines = ["## Int8 inference (CPU)", "", f"{q.get('method')}. Calibrated on {q['calibration']['images']} "
+             f"{q['calibration']['split']}-split images (ranges stored in the checkpoint, no image); onnxruntime "
+             f"{q.get('onnxruntime')}. Used by default on CPU only while the held-out AUC change is within ±0.005; "
+             "`SCALPSCOPE_PRECISION=fp32` turns it off.", "",
+             "| images | n | AUC fp32 → int8 (change) | largest P change | decisions flipped |", "|---|---|---|---|---|"]
+    for name in ("heldout", "test"):
+        r = q.get(name) or {}
+        if r:
+            lines.append(f"| {r.get('split', name)} | {r['n']} | {_fmt(r.get('auc_fp32'), 4)} → {_fmt(r.get('auc_int8'), 4)} "
+                         f"({_fmt(r.get('auc_change'), 4)}) | {_fmt(r.get('max_probability_change'), 4)} | {r.get('decision_flips')} |")
+    h = q.get("heldout") or {}
+    if "map_correlation_min" in h:
+        lines += ["", f"Attention maps int8 vs fp32: lowest Pearson correlation {_fmt(h['map_correlation_min'], 4)} "
+                  f"over the held-out images; out-of-scope gate decisions changed: {h.get('out_of_scope_flips', 'n/a')}."]
+    return lines + [""]
+
+
 def card_summary(meta: ModelMeta) -> dict[str, Any]:
+    q = {k: v for k, v in meta.quantization.items() if k in ("format", "heldout", "test")}
     return {"version": meta.version, "threshold": meta.threshold, "temperature": meta.temperature,
-            "ood_threshold": meta.ood_threshold, "metrics": meta.metrics}
+            "ood_threshold": meta.ood_threshold, "metrics": meta.metrics, **({"int8": q} if q else {})}
 
 
 _JSON_BLOCK = re.compile(r"```json\n(.*?)\n```", re.DOTALL)

@@ -41,6 +41,7 @@ class ModelMeta:
     created: str = ""
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    quantization: dict[str, Any] = field(default_factory=dict)  # written by 'python -m scalp_model quantize'
 
     @property
     def positive_index(self) -> int:

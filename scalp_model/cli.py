@@ -1,4 +1,4 @@
-"""``python -m scalp_model``: predict, info, bench, train, evaluate.
+"""``python -m scalp_model``: predict, info, bench, train, evaluate, quantize.
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``main(args) -> int``;
 this file only wires them together so that importing one command never loads the others.
@@ -15,6 +15,7 @@ COMMANDS = {
     "bench": ("scalp_model.bench", "Reproduce the paper's Table 1 timings on this machine."),
     "train": ("scalp_model.train", "Train a checkpoint with the paper's recipe."),
     "evaluate": ("scalp_model.evaluate", "Evaluate a checkpoint on a labelled image folder."),
+    "quantize": ("scalp_model.commands.quantize", "Calibrate int8 CPU inference and record what it changes."),
 }
 
 

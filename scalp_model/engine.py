@@ -78,15 +78,17 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 class OnnxEngine:
     """ONNX Runtime on CPU, one session shared by all threads (``InferenceSession.run`` is thread-safe)."""
 
-    name = "onnxruntime-cpu"
-
-    def __init__(self, model_bytes: bytes, threads: int | None = None) -> None:
+    def __init__(self, model_bytes: bytes, threads: int | None = None, name: str = "onnxruntime-cpu") -> None:
         import onnxruntime as ort
 
+        self.name = name
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.inter_op_num_threads = 1
+        # Idle workers sleep instead of spinning: costs ~0.4 ms a call here, but a spinning pool starves
+        # the decoding, the web server and any second session sharing a 2-core machine.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
 
     def run(self, batch: np.ndarray) -> Outputs:
@@ -95,24 +97,39 @@ class OnnxEngine:
 
     @classmethod
     def for_checkpoint(cls, model: ScalpNet, sha256: str, cache_dir: Path | None = None) -> "OnnxEngine":
-        """Load the cached export for this checkpoint, or export, verify and cache it."""
+        """Load the cached fp32 export for this checkpoint, or export, verify and cache it."""
         cache = (cache_dir or default_cache_dir()) / f"{sha256}.onnx"
-        data = None
-        if cache.is_file():
-            data = cache.read_bytes()
-        else:
-            data = export_onnx(model)
+        data = cache.read_bytes() if cache.is_file() else export_onnx(model)
         engine = cls(data)
         verify_against_torch(engine, model)
-        if not cache.is_file():
-            try:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cache.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-                tmp.write_bytes(data)
-                tmp.replace(cache)
-            except OSError as exc:  # a read-only home must not stop inference
-                log.warning("could not cache the ONNX export in %s: %s", cache.parent, exc)
+        _store(cache, data)
         return engine
+
+    @classmethod
+    def int8_for_checkpoint(cls, model: ScalpNet, sha256: str, ranges: dict[str, list[float]],
+                            cache_dir: Path | None = None) -> "OnnxEngine":
+        """The int8 model rebuilt from the checkpoint's recorded activation ranges (cached, verified)."""
+        from .quantize import prepared_fp32, quantized_model
+
+        cache = (cache_dir or default_cache_dir()) / f"{sha256}-int8.onnx"
+        data = cache.read_bytes() if cache.is_file() else quantized_model(prepared_fp32(export_onnx(model)), ranges)
+        engine = cls(data, name="onnxruntime-cpu-int8")
+        verify_int8(engine, model)
+        _store(cache, data)
+        return engine
+
+
+def _store(cache: Path, data: bytes) -> None:
+    """Write a verified export into the cache atomically; a read-only home must not stop inference."""
+    if cache.is_file():
+        return
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(cache)
+    except OSError as exc:
+        log.warning("could not cache the ONNX export in %s: %s", cache.parent, exc)
 
 
 def verify_against_torch(engine: Engine, model: ScalpNet, batch: int = 2) -> float:
@@ -129,19 +146,79 @@ def verify_against_torch(engine: Engine, model: ScalpNet, batch: int = 2) -> flo
     return diff
 
 
-def select_engine(model: ScalpNet, sha256: str, device: torch.device, backend: str = "auto") -> Engine:
-    """ONNX Runtime for CPU inference when available; torch otherwise or when asked."""
-    backend = backend.lower()
+def verify_int8(engine: Engine, model: ScalpNet) -> float:
+    """Max probability difference from fp32 torch on generated skin-like photos.
+
+    Quantisation ranges only fit photo-like inputs, so random noise would be the wrong probe. This
+    catches a broken build; the accuracy figures are the held-out ones recorded by ``quantize``.
+    """
+    from .quantize import VERIFY_TOLERANCE
+    from .synthetic import skin_photo
+
+    x = np.stack([_photo_input(skin_photo(320, 240, seed)) for seed in range(4)])
+    with torch.inference_mode():
+        ref = model.cpu()(torch.from_numpy(x)).numpy()
+    diff = float(np.abs(_softmax(engine.run(x)[0]) - _softmax(ref)).max())
+    if not np.isfinite(diff) or diff > VERIFY_TOLERANCE:
+        raise RuntimeError(f"{engine.name} disagrees with fp32 torch by {diff:.3f} (> {VERIFY_TOLERANCE}) "
+                           "on generated photos")
+    return diff
+
+
+def _photo_input(image) -> np.ndarray:  # noqa: ANN001 - PIL image
+    from .network import IMAGENET_MEAN, IMAGENET_STD
+    from .preprocess import model_input
+
+    return model_input(image, 224, IMAGENET_MEAN, IMAGENET_STD)
+
+
+def select_engine(model: ScalpNet, sha256: str, device: torch.device, backend: str = "auto",
+                  precision: str = "auto", quantization: dict | None = None) -> Engine:
+    """ONNX Runtime for CPU inference when available (int8 where the checkpoint allows); torch otherwise.
+
+    ``precision``: ``fp32``; ``int8`` (needs the checkpoint's calibration, CPU and ONNX Runtime); or
+    ``auto``: int8 when the checkpoint's recorded held-out AUC change is within tolerance, else fp32.
+    """
+    backend, precision = backend.lower(), precision.lower()
     if backend not in ("auto", "torch", "onnx"):
         raise ValueError(f"SCALPSCOPE_BACKEND={backend!r}: use auto, torch or onnx")
+    if precision not in ("auto", "fp32", "int8"):
+        raise ValueError(f"SCALPSCOPE_PRECISION={precision!r}: use auto, fp32 or int8")
     if backend == "torch" or device.type != "cpu":
         if backend == "onnx":
             raise ValueError("SCALPSCOPE_BACKEND=onnx runs on the CPU only; set SCALPSCOPE_DEVICE=cpu")
+        if precision == "int8":
+            raise ValueError("SCALPSCOPE_PRECISION=int8 runs in ONNX Runtime on the CPU only")
         return TorchEngine(model, device)
     try:
-        return OnnxEngine.for_checkpoint(model, sha256)
+        import onnxruntime  # noqa: F401
     except ImportError:
-        if backend == "onnx":
+        if backend == "onnx" or precision == "int8":
             raise
         log.info("onnxruntime not installed; using torch on CPU")
         return TorchEngine(model, device)
+    if precision != "fp32":
+        engine = _int8_engine(model, sha256, quantization or {}, required=precision == "int8")
+        if engine is not None:
+            return engine
+    return OnnxEngine.for_checkpoint(model, sha256)
+
+
+def _int8_engine(model: ScalpNet, sha256: str, quantization: dict, required: bool) -> Engine | None:
+    from .quantize import QuantizationUnavailable, accepted
+
+    ok, why = accepted(quantization)
+    if not ok and (not required or not quantization.get("ranges")):
+        if required:
+            raise ValueError(f"SCALPSCOPE_PRECISION=int8: {why}")
+        log.info("fp32 inference: %s", why)
+        return None
+    if not ok:
+        log.warning("SCALPSCOPE_PRECISION=int8 although %s", why)
+    try:
+        return OnnxEngine.int8_for_checkpoint(model, sha256, quantization["ranges"])
+    except (QuantizationUnavailable, RuntimeError) as exc:
+        if required:
+            raise
+        log.warning("int8 inference unavailable, using fp32: %s", exc)
+        return None

@@ -7,12 +7,14 @@ stored on the instance per call, so concurrent calls cannot mix their results.
 from __future__ import annotations
 
 import copy
+import itertools
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -22,6 +24,7 @@ from . import settings
 from .cam import library_cam, overlay_png, scale_map
 from .checkpoint import Checkpoint, ModelMeta, load_checkpoint
 from .engine import Engine, select_engine
+from .errors import ScalpScopeError
 from .network import ScalpNet
 from .ood import gate_scores
 from .preprocess import DecodedImage, decode_image, model_input
@@ -87,13 +90,14 @@ class Predictor:
     """Wraps a loaded checkpoint for inference on the best device."""
 
     def __init__(self, checkpoint: Checkpoint, device: torch.device | str | None = None,
-                 backend: str | None = None) -> None:
+                 backend: str | None = None, precision: str | None = None) -> None:
         self.checkpoint = checkpoint
         self.meta: ModelMeta = checkpoint.meta
         self.sha256 = checkpoint.sha256
         self.device = resolve_device(str(device) if device is not None else None)
         self.model = checkpoint.model.to(self.device).eval()
-        self.engine: Engine = select_engine(self.model, self.sha256, self.device, backend or settings.BACKEND.get())
+        self.engine: Engine = select_engine(self.model, self.sha256, self.device, backend or settings.BACKEND.get(),
+                                            precision or settings.PRECISION.get(), self.meta.quantization)
         self._explain_model: ScalpNet | None = None
         self._copy_lock = threading.Lock()
         if self.meta.cam_target_layer != "inception5b":
@@ -101,8 +105,9 @@ class Predictor:
 
     @classmethod
     def from_path(cls, path: Path | str | None = None, device: str | None = None,
-                  backend: str | None = None) -> "Predictor":
-        return cls(load_checkpoint(path or settings.weights_path()), device=device, backend=backend)
+                  backend: str | None = None, precision: str | None = None) -> "Predictor":
+        return cls(load_checkpoint(path or settings.weights_path()), device=device, backend=backend,
+                   precision=precision)
 
     @property
     def version(self) -> str:
@@ -125,6 +130,10 @@ class Predictor:
             return []
         t0 = time.perf_counter()
         batch = self._inputs(images)
+        return self._predict_inputs(batch, (time.perf_counter() - t0) * 1000 / len(images))
+
+    def _predict_inputs(self, batch: np.ndarray, preprocess_ms: float) -> list[Prediction]:
+        """Predictions for a stacked batch of model inputs (one engine call)."""
         t1 = time.perf_counter()
         logits, pooled, maps = self.engine.run(batch)
         t2 = time.perf_counter()
@@ -134,13 +143,61 @@ class Predictor:
         for i, p in enumerate(probs):
             results.append(self._result(float(p), maps[i], None if ood is None else float(ood[i])))
         t3 = time.perf_counter()
-        per = len(images)
+        per = len(batch)
         timings = MappingProxyType({
-            "preprocess": (t1 - t0) * 1000 / per,
+            "preprocess": preprocess_ms,
             "model": (t2 - t1) * 1000 / per,
             "postprocess": (t3 - t2) * 1000 / per,
         })
         return [_with_timings(r, timings) for r in results]
+
+    def analyze_many(self, blobs: Iterable[bytes | Exception], batch_size: int = 16,
+                     workers: int = 2) -> Iterator[Analysis | Exception]:
+        """Analyses of many files, in order; an item that fails yields its exception instead.
+
+        Files are decoded and prepared on a small thread pool while the engine runs the batch before
+        (Pillow's decoder and ONNX Runtime both release the GIL), so a folder costs less than one
+        ``analyze_bytes`` call per file. ``blobs`` may carry exceptions (e.g. unreadable files) through.
+        """
+        def prepare(data: bytes | Exception) -> tuple[DecodedImage, QualityReport, np.ndarray, float] | Exception:
+            if isinstance(data, Exception):
+                return data
+            try:
+                t0 = time.perf_counter()
+                decoded = decode_image(data)
+                x = self._inputs([decoded.image])[0]
+                ms = (time.perf_counter() - t0) * 1000
+                return decoded, assess_quality(decoded.image, decoded.original_size), x, ms
+            except ScalpScopeError as exc:
+                return exc
+
+        def chunks() -> Iterator[list[bytes | Exception]]:
+            items = iter(blobs)
+            while chunk := list(itertools.islice(items, batch_size)):
+                yield chunk
+
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="scalpscope-decode") as pool:
+            pending = None
+            for chunk in chunks():
+                submitted = [pool.submit(prepare, d) for d in chunk]
+                if pending is not None:
+                    yield from self._finish(pending)
+                pending = submitted
+            if pending is not None:
+                yield from self._finish(pending)
+
+    def _finish(self, futures: list) -> Iterator[Analysis | Exception]:
+        prepared = [f.result() for f in futures]
+        good = [p for p in prepared if not isinstance(p, Exception)]
+        predictions = iter(self._predict_inputs(np.stack([p[2] for p in good]), 0.0) if good else [])
+        for item in prepared:
+            if isinstance(item, Exception):
+                yield item
+                continue
+            decoded, quality, _, prep_ms = item
+            prediction = next(predictions)
+            yield Analysis(decoded=decoded, quality=quality,
+                           prediction=_with_timings(prediction, dict(prediction.timings_ms, preprocess=prep_ms)))
 
     def predict(self, image: Image.Image) -> Prediction:
         return self.predict_batch([image])[0]

@@ -6,6 +6,7 @@ HEIC. Failures are :class:`InvalidImageError` with a message a patient can act o
 """
 from __future__ import annotations
 
+import functools
 import io
 import warnings
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "HEIF", "WEBP", "TIFF", "BMP", "GIF"})
 ACCEPTED_EXTENSIONS = ("jpg", "jpeg", "png", "heic", "heif", "webp", "tif", "tiff", "bmp", "gif")
 WORKING_SIZE = 512  # longest side kept for the quality report and display; the model needs only 224
+# JPEGs are decoded at the smallest DCT scale (1/2, 1/4, 1/8) whose longest side still reaches this: a 12 MP
+# phone photo decodes at 1/8 (500 px), which is where most of the decoding time goes.
+DECODE_MIN_SIDE = 448
 MIN_SIDE = 32
 
 
@@ -117,7 +121,7 @@ def decode_image(data: bytes, *, max_bytes: int | None = None, max_pixels: int |
     try:
         if fmt in ("JPEG", "MPO"):
             # Decode at reduced scale straight from the DCT: a 12 MP photo never becomes 36 MB of pixels.
-            img.draft("RGB", (working_size, working_size))
+            img.draft("RGB", _draft_request(img.size, min(working_size, DECODE_MIN_SIDE)))
         img.seek(0)
         img.load()
         img = _exif_transpose(img, orientation)
@@ -134,6 +138,16 @@ def decode_image(data: bytes, *, max_bytes: int | None = None, max_pixels: int |
         img.thumbnail((working_size, working_size), Image.Resampling.BILINEAR)
     return DecodedImage(image=img, original_size=original_size, format=fmt, frames=frames,
                         exif_orientation=orientation)
+
+
+def _draft_request(size: tuple[int, int], min_side: int) -> tuple[int, int]:
+    """The size to ask ``Image.draft`` for so that the decoded longest side stays ≥ ``min_side``.
+
+    Pillow picks the largest scale 1/s with both sides ≥ the request; asking with the photo's own aspect
+    ratio (rather than a square) lets a 4000×3000 photo go to 1/8 instead of stopping at 1/4.
+    """
+    longest = max(size)
+    return max(1, -(-size[0] * min_side // longest)), max(1, -(-size[1] * min_side // longest))
 
 
 _TRANSPOSE = {
@@ -155,10 +169,19 @@ def _exif_transpose(img: Image.Image, orientation: int) -> Image.Image:
 
 def model_input(image: Image.Image, size: int, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
     """The whole picture remapped to ``size``×``size`` (no crop, as the paper), standardised, CHW float32."""
-    resized = image.resize((size, size), Image.Resampling.BILINEAR)
-    arr = np.asarray(resized, dtype=np.float32) * (1.0 / 255.0)
-    arr = (arr - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
-    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+    pixels = np.asarray(image.resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
+    table = _standardise_table(tuple(mean), tuple(std))
+    # One table look-up per channel instead of float arithmetic on every pixel: same values, half the time.
+    return np.stack([table[c][pixels[..., c]] for c in range(3)])
+
+
+@functools.lru_cache(maxsize=8)
+def _standardise_table(mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
+    """(3, 256) float32: the standardised value of every 8-bit level, per channel."""
+    levels = np.arange(256, dtype=np.float32)[None, :] * np.float32(1.0 / 255.0)
+    table = (levels - np.asarray(mean, dtype=np.float32)[:, None]) / np.asarray(std, dtype=np.float32)[:, None]
+    table.setflags(write=False)
+    return table
 
 
 def resized_rgb(image: Image.Image, size: int) -> np.ndarray:

@@ -29,7 +29,10 @@ MAX_UPLOAD_MB = Setting("SCALPSCOPE_MAX_UPLOAD_MB", "20", "Largest accepted imag
 MAX_PIXELS = Setting("SCALPSCOPE_MAX_PIXELS", "60000000", "Largest accepted image, in pixels (width x height).")
 BACKEND = Setting("SCALPSCOPE_BACKEND", "auto", "Inference engine: auto (ONNX Runtime on CPU when available), torch or onnx.")
 
-ALL_SETTINGS: tuple[Setting, ...] = (WEIGHTS, DEVICE, MAX_UPLOAD_MB, MAX_PIXELS, BACKEND)
+PRECISION = Setting("SCALPSCOPE_PRECISION", "auto",
+                    "CPU arithmetic: auto (int8 where the checkpoint's recorded held-out AUC change is ≤ 0.005), fp32 or int8.")
+
+ALL_SETTINGS: tuple[Setting, ...] = (WEIGHTS, DEVICE, MAX_UPLOAD_MB, MAX_PIXELS, BACKEND, PRECISION)
 
 
 def weights_path() -> Path:

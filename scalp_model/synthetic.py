@@ -1,4 +1,4 @@
-"""Generated pictures that are certainly not scalp photos, for the out-of-scope report and for tests.
+"""Generated pictures: ones that are certainly not scalp photos (out-of-scope report, tests) and skin-like ones.
 
 Deterministic for a seed: documents (lines of dark glyph blocks on paper), landscapes (sky gradient,
 hills, sun), plain gradients, checkerboards and noise. Nothing is downloaded.
@@ -89,3 +89,22 @@ def texture_image(label: int, rng: np.random.Generator, size: int = 96) -> Image
         colour = np.array([30, 30, 30], np.float32)
     arr = base + field[..., None] * colour + rng.normal(0, 12, (size, size, 3))
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+def skin_photo_array(width: int = 320, height: int = 240, seed: int = 0) -> np.ndarray:
+    """A skin-toned textured picture with a reddish patch, uint8 HWC: photo-like input without real photos.
+
+    Used where a probe must look like the inputs the model sees (int8 verification, tests); it is not a
+    stand-in for real data in any figure.
+    """
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack([200 + 20 * np.sin(x / 17.0), 150 + 25 * np.cos(y / 13.0), 130 + 10 * np.sin((x + y) / 23.0)], -1)
+    noise = rng.normal(0, 18, size=(height, width, 3))
+    blobs = 60 * np.exp(-(((x - width * 0.6) ** 2 + (y - height * 0.4) ** 2) / (2 * (min(width, height) / 6) ** 2)))
+    arr = base + noise - blobs[..., None] * np.array([0.2, 1.0, 1.0])
+    return np.clip(arr, 0, 255).astype(np.uint8)
+
+
+def skin_photo(width: int = 320, height: int = 240, seed: int = 0) -> Image.Image:
+    return Image.fromarray(skin_photo_array(width, height, seed))

@@ -7,9 +7,16 @@ rounds, a timeout per step, and the server is stopped at the end.
 
     python scripts/browser_latency.py [--rounds 10] [--sessions 8] [--concurrent-rounds 3] [--json]
 
-Status (2026-11-24): the one-session phase runs; the concurrent phase has timed out twice (3 and 8
-sessions) waiting for the uploaded photo's caption, with a screenshot left in test-artifacts/. Whether the
-app or this driver is at fault is not known yet, so no figures from it are reported anywhere.
+Status (2026-11-24): both phases run end to end. The concurrent phase used to time out now and then
+waiting for the uploaded photo's caption. The cause was a race between this driver and Streamlit, not a
+bug in the pages. The driver handed over the photo right after its consent click, before that click's
+rerun had started. Streamlit answers the uploader's request for upload URLs with a FileURLsResponse.
+When a script run starts, AppSession empties the session's outgoing queue except for run-lifecycle
+messages (ForwardMsgQueue.clear on SCRIPT_STARTED), and a response that is still queued is dropped with
+it. The browser then never uploads and waits for ever: no PUT, no file in the list. A busy server (several
+sessions on few cores) widens the window. The driver now waits, as a person would, until the server has
+acknowledged the consent (the "To submit" line no longer asks for it) and the run has finished. Only then
+does it hand over the photo and start the clock. Each concurrent session uses a photo of its own.
 """
 from __future__ import annotations
 
@@ -26,16 +33,29 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from scalp_model.settings import DEFAULT_WEIGHTS  # noqa: E402
-from tests.app.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
+from tests.app.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, CONSENT_ACKNOWLEDGED, streamlit_server  # noqa: E402
 from tests.factories import image_bytes  # noqa: E402
 
 STEP_MS = 120_000
+
+
+async def settled(page) -> None:
+    """Wait until no script run is under way (as tests.app.browser.settle does, but async)."""
+    from playwright.async_api import expect
+
+    await expect(page.get_by_test_id("stStatusWidgetRunningIcon")).to_have_count(0, timeout=STEP_MS)
+    await expect(page.locator('[data-testid="stElementContainer"][data-stale="true"]')).to_have_count(
+        0, timeout=STEP_MS)
 
 
 async def one_submission(page, url: str, photo: Path) -> float:
     """Seconds from giving the page the photo until the map of the result is visible."""
     await page.goto(f"{url}/new_consultation")
     await page.get_by_text("I have read this and agree").click()
+    # The photo must not go in before the consent click's rerun has started: Streamlit drops the reply to the
+    # uploader's upload-URL request if a run starts while that reply is still queued (see the docstring).
+    await page.get_by_text(CONSENT_ACKNOWLEDGED).wait_for()
+    await settled(page)
     start = time.perf_counter()
     await page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(photo)
     await page.get_by_text(f"{photo.name} ·").wait_for()
@@ -79,7 +99,7 @@ async def measure(url: str, photos: list[Path], args: argparse.Namespace) -> dic
             await session(browser, url, photos[0], 1)  # warm-up: model load and ONNX export
             single = await session(browser, url, photos[0], args.rounds)
             t0 = time.perf_counter()
-            parallel = await asyncio.gather(*(session(browser, url, photos[i % len(photos)], args.concurrent_rounds)
+            parallel = await asyncio.gather(*(session(browser, url, photos[i], args.concurrent_rounds)
                                               for i in range(args.sessions)))
             wall = time.perf_counter() - t0
         finally:
@@ -98,7 +118,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         photos = []
-        for i in range(4):
+        for i in range(max(1, args.sessions)):  # one photo (content and name) per concurrent patient
             photos.append(Path(tmp) / f"scalp{i}.jpg")
             photos[-1].write_bytes(image_bytes("JPEG", 1600, 1200, seed=i, quality=90))
         env = {"DATABASE_URL": f"sqlite:///{tmp}/latency.db", "SCALPSCOPE_WEIGHTS": str(args.weights),

@@ -14,6 +14,7 @@ from PIL import Image
 
 from scalp_model.checkpoint import ModelMeta, save_checkpoint
 from scalp_model.network import ScalpNet, build_scalpnet
+from scalp_model.synthetic import skin_photo_array
 
 
 def lively_scalpnet(seed: int = 0) -> ScalpNet:
@@ -37,13 +38,7 @@ def make_checkpoint(path: Path, *, seed: int = 0, **meta_changes) -> Path:
 
 def photo_array(width: int = 320, height: int = 240, seed: int = 0) -> np.ndarray:
     """A skin-toned textured picture with some structure, as uint8 HWC."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width]
-    base = np.stack([200 + 20 * np.sin(x / 17.0), 150 + 25 * np.cos(y / 13.0), 130 + 10 * np.sin((x + y) / 23.0)], -1)
-    noise = rng.normal(0, 18, size=(height, width, 3))
-    blobs = 60 * np.exp(-(((x - width * 0.6) ** 2 + (y - height * 0.4) ** 2) / (2 * (min(width, height) / 6) ** 2)))
-    arr = base + noise - blobs[..., None] * np.array([0.2, 1.0, 1.0])
-    return np.clip(arr, 0, 255).astype(np.uint8)
+    return skin_photo_array(width, height, seed)
 
 
 def image_bytes(fmt: str = "JPEG", width: int = 320, height: int = 240, seed: int = 0, mode: str = "RGB",

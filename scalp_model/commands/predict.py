@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Iterator
 
 from .. import settings
 from ..errors import ScalpScopeError, WeightsError
@@ -28,6 +29,14 @@ def _describe(record: dict) -> str:
             f"threshold={record['threshold']:.3f}){' ' + ', '.join(flags) if flags else ''}")
 
 
+def _read_all(paths: list[Path]) -> Iterator[bytes | OSError]:
+    for path in paths:
+        try:
+            yield path.read_bytes()
+        except OSError as exc:
+            yield exc
+
+
 def main(args: argparse.Namespace) -> int:
     try:
         predictor = Predictor.from_path(args.weights, device=args.device)
@@ -37,11 +46,11 @@ def main(args: argparse.Namespace) -> int:
     if args.cam:
         args.cam.mkdir(parents=True, exist_ok=True)
     failures = 0
-    for index, path in enumerate(args.paths):
+    for index, (path, analysis) in enumerate(zip(args.paths, predictor.analyze_many(_read_all(args.paths)))):
         record: dict = {"path": str(path)}
         try:
-            data = path.read_bytes()
-            analysis = predictor.analyze_bytes(data)
+            if isinstance(analysis, Exception):
+                raise analysis
             record.update(analysis.prediction.to_dict())
             record["quality"] = analysis.quality.to_dict()
             if args.cam:

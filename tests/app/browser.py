@@ -7,6 +7,7 @@ Tests using it are marked ``browser``; without /usr/bin/chromium they skip, unle
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -114,3 +115,17 @@ def settle(page) -> None:
 
     expect(page.get_by_test_id("stStatusWidgetRunningIcon")).to_have_count(0)
     expect(page.locator('[data-testid="stElementContainer"][data-stale="true"]')).to_have_count(0)
+
+
+CONSENT_ACKNOWLEDGED = re.compile(r"^To submit: add 1 to \d+ photos\.$")
+
+
+def give_consent(page) -> None:
+    """Tick the consent box and wait until the server has run with it, before any photo is handed over.
+
+    Streamlit drops its reply to the uploader's upload-URL request when a script run starts while the reply
+    is still queued; a photo given during the consent click's pending rerun is then never uploaded.
+    """
+    page.get_by_text("I have read this and agree").click()
+    page.get_by_text(CONSENT_ACKNOWLEDGED).wait_for()
+    settle(page)

@@ -19,6 +19,7 @@ from tests.app.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     STEP_TIMEOUT_MS,
+    give_consent,
     nav,
     require_chromium,
     shoot,
@@ -66,7 +67,7 @@ def test_patient_clinician_patient_round_trip(server: str, tmp_path: Path) -> No
             shoot(patient, "e2e-01-home")
             nav(patient, "New consultation")
             expect(patient.get_by_role("heading", name="New consultation")).to_be_visible()
-            patient.get_by_text("I have read this and agree").click()
+            give_consent(patient)
             patient.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(photo)
             expect(patient.get_by_text("scalp.jpg ·")).to_be_visible()
             shoot(patient, "e2e-02-photo-checked")

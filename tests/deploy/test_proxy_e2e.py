@@ -23,7 +23,8 @@ import pytest
 
 from pages._resources import DEMO_PASSWORD, DEMO_USERNAME
 from scalp_model.settings import DEFAULT_WEIGHTS
-from tests.app.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, nav, shoot, sign_in
+from tests.app.browser import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, give_consent, nav, shoot,
+                               sign_in)
 from tests.deploy.cluster import UPSTREAM_HEADER, Cluster, require_cluster_tools, running_cluster
 from tests.factories import image_bytes, make_checkpoint
 
@@ -131,7 +132,7 @@ def test_patient_and_clinician_on_two_processes_through_nginx(cluster: Cluster, 
             expect(patient.get_by_role("heading", name="How it works")).to_be_visible(timeout=FIRST_RUN_MS)
             nav(patient, "New consultation")
             expect(patient.get_by_role("heading", name="New consultation")).to_be_visible()
-            patient.get_by_text("I have read this and agree").click()
+            give_consent(patient)
             patient.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(photo)
             expect(patient.get_by_text("scalp.jpg ·")).to_be_visible()
             timer.mark("patient: page loaded, photo uploaded")

@@ -91,3 +91,22 @@ def test_device_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCALPSCOPE_DEVICE", "tpu")
     with pytest.raises(ValueError, match="SCALPSCOPE_DEVICE"):
         resolve_device()
+
+
+def test_analyze_many_keeps_order_and_passes_failures_through(predictor: Predictor) -> None:
+    blobs = [image_bytes(seed=s) for s in range(5)]
+    items: list = [blobs[0], b"not an image", blobs[1], OSError("unreadable"), *blobs[2:]]
+    results = list(predictor.analyze_many(items, batch_size=2))
+    assert len(results) == len(items)
+    assert isinstance(results[1], InvalidImageError) and isinstance(results[3], OSError)
+    singles = [predictor.analyze_bytes(b) for b in blobs]
+    good = [r for r in results if not isinstance(r, Exception)]
+    for many, one in zip(good, singles):
+        assert abs(many.prediction.p_psoriasis - one.prediction.p_psoriasis) < 1e-5
+        assert many.quality == one.quality and many.decoded.original_size == one.decoded.original_size
+        np.testing.assert_allclose(many.prediction.cam, one.prediction.cam, atol=1e-4)
+        assert many.prediction.timings_ms["preprocess"] > 0
+
+
+def test_analyze_many_of_nothing(predictor: Predictor) -> None:
+    assert list(predictor.analyze_many([])) == []

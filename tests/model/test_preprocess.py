@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from scalp_model.errors import ImageTooLargeError, InvalidImageError
-from scalp_model.preprocess import decode_image, model_input, sanitized_bytes
+from scalp_model.preprocess import DECODE_MIN_SIDE, decode_image, model_input, sanitized_bytes
 from tests.factories import image_bytes, photo_array
 
 
@@ -166,7 +166,26 @@ def test_large_jpeg_decoded_at_reduced_size() -> None:
     data = image_bytes("JPEG", width=4000, height=3000, quality=80)
     decoded = decode_image(data)
     assert decoded.original_size == (4000, 3000)
-    assert max(decoded.image.size) <= 512
+    # 1/8 of the DCT: the cheapest scale that still keeps the longest side at DECODE_MIN_SIDE or more
+    assert decoded.image.size == (500, 375)
+
+
+@pytest.mark.parametrize("size", [(4000, 3000), (3000, 4000), (2000, 1500), (900, 600), (5000, 800)])
+def test_reduced_decoding_keeps_enough_pixels(size: tuple[int, int]) -> None:
+    decoded = decode_image(image_bytes("JPEG", width=size[0], height=size[1], quality=80))
+    w, h = decoded.image.size
+    assert DECODE_MIN_SIDE <= max(w, h) <= 512
+    assert abs(w / h - size[0] / size[1]) < 0.02  # aspect ratio kept
+
+
+def test_table_standardisation_equals_the_arithmetic() -> None:
+    img = Image.fromarray(photo_array(300, 200, seed=4))
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    pixels = np.asarray(img.resize((224, 224), Image.Resampling.BILINEAR), dtype=np.float32) / 255.0
+    expected = ((pixels - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)).transpose(2, 0, 1)
+    got = model_input(img, 224, mean, std)
+    assert got.dtype == np.float32 and got.flags.c_contiguous
+    np.testing.assert_allclose(got, expected, atol=1e-6)
 
 
 def test_animated_gif_uses_first_frame() -> None:
