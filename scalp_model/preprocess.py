@@ -29,9 +29,10 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "HEIF", "WEBP", "TIFF", "BMP", "GIF"})
 ACCEPTED_EXTENSIONS = ("jpg", "jpeg", "png", "heic", "heif", "webp", "tif", "tiff", "bmp", "gif")
 WORKING_SIZE = 512  # longest side kept for the quality report and display; the model needs only 224
-# JPEGs are decoded at the smallest DCT scale (1/2, 1/4, 1/8) whose longest side still reaches this: a 12 MP
-# phone photo decodes at 1/8 (500 px), which is where most of the decoding time goes.
-DECODE_MIN_SIDE = 448
+# JPEGs are decoded at the smallest DCT scale (1/2, 1/4, 1/8) whose longest side still reaches 7/8 of the
+# working size: a 12 MP phone photo decodes at 1/8 (500 px) for the model, where most decoding time goes.
+DECODE_MIN_FRACTION = 7 / 8
+DECODE_MIN_SIDE = int(WORKING_SIZE * DECODE_MIN_FRACTION)
 MIN_SIDE = 32
 
 
@@ -121,7 +122,7 @@ def decode_image(data: bytes, *, max_bytes: int | None = None, max_pixels: int |
     try:
         if fmt in ("JPEG", "MPO"):
             # Decode at reduced scale straight from the DCT: a 12 MP photo never becomes 36 MB of pixels.
-            img.draft("RGB", _draft_request(img.size, min(working_size, DECODE_MIN_SIDE)))
+            img.draft("RGB", _draft_request(img.size, int(working_size * DECODE_MIN_FRACTION)))
         img.seek(0)
         img.load()
         img = _exif_transpose(img, orientation)

@@ -339,6 +339,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="an earlier command of the pipeline (teacher cache, distillation) to list in the card before this one (repeatable)")
     a("--note", action="append", default=[], help="extra recipe line for the model card (repeatable)")
     a("--no-progress", dest="progress", action="store_false", help="no tqdm progress bars")
+    a("--no-quantize", dest="quantize", action="store_false",
+      help="skip the int8 calibration that follows training ('python -m scalp_model quantize' does it later)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -484,7 +486,24 @@ def finish(args, model: ScalpNet, meta: ModelMeta, samples, split, train_ds, val
         print(f"test: n={test['n']} AUC {test['auc']} {test['auc_ci']}, sensitivity {test['sensitivity']}, "
               f"specificity {test['specificity']} at threshold {meta.threshold:.4f}")
     print("out-of-scope rejection: " + ", ".join(f"{k} {v['rate']:.2f}" for k, v in ood.items()))
+    if args.quantize:
+        quantize_after_training(out, Path(args.data_dir))
     return 0
+
+
+def quantize_after_training(out: Path, data_dir: Path) -> None:
+    """Calibrate int8 inference for the new weights; a failure leaves a working fp32 checkpoint."""
+    from .commands.quantize import quantize_checkpoint
+
+    try:
+        _, q = quantize_checkpoint(out, data_dir)
+    except Exception as exc:  # noqa: BLE001 - int8 is an optimisation; the checkpoint stays valid without it
+        print(f"warning: int8 calibration failed ({type(exc).__name__}: {exc}); the app will run fp32",
+              file=sys.stderr)
+        return
+    h = q["heldout"]
+    print(f"int8 on {h['n']} held-out images: AUC change {h['auc_change']}, largest probability change "
+          f"{h['max_probability_change']:.4f}, {h['decision_flips']} decision(s) flipped")
 
 
 def training_record(args, split, history, best_epoch, t_start) -> dict[str, Any]:

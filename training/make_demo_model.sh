@@ -28,3 +28,7 @@ $PY -m scalp_model train "$DATA/scalp" --out weights/scalpscope-googlenet-demo.p
 
 # 5. Ablation table in the card (runs on the same split; see the card for their commands).
 # $PY -m scalp_model.card weights/scalpscope-googlenet-demo.pt --variant NAME CHECKPOINT ... --row JSON ...
+
+# 6. Int8 CPU inference: activation ranges calibrated on the training split, fp32-vs-int8 figures on val+test, both
+#    written into the checkpoint and its card (the int8 model is rebuilt from them on first use). ~30 s.
+$PY -m scalp_model quantize "$DATA/scalp" --weights weights/scalpscope-googlenet-demo.pt

@@ -48,7 +48,7 @@ def test_export_feeds_a_training_run(tmp_path: Path) -> None:
     out = tmp_path / "from-clinic.pt"
     train = [sys.executable, "-m", "scalp_model", "train", str(export), "--out", str(out), "--init", "scratch",
              "--epochs", "1", "--batch-size", "8", "--split", "0.5", "0.25", "0.25", "--ood-components", "4",
-             "--ood-generated", "4", "--no-progress", "--threads", "2"]
+             "--ood-generated", "4", "--no-progress", "--no-quantize", "--threads", "2"]
     done = subprocess.run(train, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     ckpt = load_checkpoint(out)

@@ -178,6 +178,12 @@ def test_reduced_decoding_keeps_enough_pixels(size: tuple[int, int]) -> None:
     assert abs(w / h - size[0] / size[1]) < 0.02  # aspect ratio kept
 
 
+def test_larger_working_size_keeps_its_detail() -> None:
+    """The dermatologist's copy is decoded with working_size=2048: it must not shrink to the model's size."""
+    decoded = decode_image(image_bytes("JPEG", width=4000, height=3000, quality=80), working_size=2048)
+    assert 1792 <= max(decoded.image.size) <= 2048
+
+
 def test_table_standardisation_equals_the_arithmetic() -> None:
     img = Image.fromarray(photo_array(300, 200, seed=4))
     mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)

@@ -128,6 +128,8 @@ def test_quantize_command_records_ranges_and_heldout_figures(tmp_path: Path) -> 
                              "--split", "0.5", "0.25", "0.25", "--ood-components", "4", "--ood-generated", "5",
                              "--no-progress", "--version", "toy-q"])) == 0
     before = load_checkpoint(weights)
+    assert before.meta.quantization["ranges"]  # training ends with the calibration
+    assert "## Int8 inference (CPU)" in card_path(weights).read_text(encoding="utf-8")
     out = tmp_path / "toy-int8.pt"
     sha, q = quantize_checkpoint(weights, data, out)
     ckpt = load_checkpoint(out)  # the card's sha256 matches the rewritten file

@@ -104,7 +104,7 @@ def test_resume_continues_from_last_state(toy_run: Path, tmp_path: Path) -> None
     meta = load_checkpoint(toy_run).meta
     out = tmp_path / "resumed.pt"
     args = parse([meta.training["data_dir"], "--out", str(out), "--init", "scratch", "--epochs", "3",
-                  "--batch-size", "4", "--split", "0.5", "0.25", "0.25", "--ood-components", "4", "--no-progress",
+                  "--batch-size", "4", "--split", "0.5", "0.25", "0.25", "--ood-components", "4", "--no-progress", "--no-quantize",
                   "--ood-generated", "0", "--resume", str(toy_run.with_name("toy.last.pt")), "--threads", "2"])
     assert train.main(args) == 0
     resumed = load_checkpoint(out).meta
