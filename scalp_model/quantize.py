@@ -70,12 +70,18 @@ def _quantize(prepared: bytes, out: Path, cache: Path, reader: _Batches | None, 
         reader = type("Reader", (_Batches, CalibrationDataReader), {})(reader._items)
     src = out.with_name("prepared.onnx")
     src.write_bytes(prepared)
-    quantize_static(
-        str(src), str(out), reader, quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8, per_channel=False, reduce_range=False, calibrate_method=method,
-        nodes_to_exclude=list(EXCLUDED_NODES), calibration_cache_path=str(cache),
-        extra_options={"CalibPercentile": PERCENTILE},
-    )
+    try:
+        quantize_static(
+            str(src), str(out), reader, quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8, per_channel=False, reduce_range=False, calibrate_method=method,
+            nodes_to_exclude=list(EXCLUDED_NODES), calibration_cache_path=str(cache),
+            extra_options={"CalibPercentile": PERCENTILE},
+        )
+    except TypeError as exc:  # an onnxruntime without calibration_cache_path: stay on fp32
+        import onnxruntime
+
+        raise QuantizationUnavailable(f"onnxruntime {onnxruntime.__version__} cannot rebuild int8 from stored "
+                                      f"ranges ({exc}); it was built with 1.32") from exc
 
 
 def calibrate_ranges(prepared: bytes, batches: Iterable[np.ndarray]) -> dict[str, list[float]]:
