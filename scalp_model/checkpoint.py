@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from .errors import WeightsCorruptError, WeightsMismatchError, WeightsMissingError
@@ -46,6 +47,12 @@ class ModelMeta:
     @property
     def positive_index(self) -> int:
         return self.class_names.index(POSITIVE_CLASS)
+
+    def positive_probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated probability of psoriasis (temperature-scaled softmax) for a batch of logits."""
+        z = np.asarray(logits) / float(self.temperature)
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return (e / e.sum(axis=1, keepdims=True))[:, self.positive_index]
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

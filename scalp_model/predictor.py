@@ -120,10 +120,7 @@ class Predictor:
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated probability of psoriasis (temperature-scaled softmax)."""
-        z = logits / float(self.meta.temperature)
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return (e / e.sum(axis=1, keepdims=True))[:, self.meta.positive_index]
+        return self.meta.positive_probabilities(logits)
 
     def predict_batch(self, images: Sequence[Image.Image]) -> list[Prediction]:
         if not images:

@@ -52,22 +52,25 @@ def prepared_fp32(model_bytes: bytes) -> bytes:
         return dst.read_bytes()
 
 
-class _Batches:
-    """``CalibrationDataReader`` over model-input arrays (N, 3, H, W), one image at a time."""
+def _reader(batches: Iterable[np.ndarray]) -> Any:
+    """A ``CalibrationDataReader`` over model-input arrays (N, 3, H, W), one image at a time."""
+    from onnxruntime.quantization import CalibrationDataReader
 
-    def __init__(self, batches: Iterable[np.ndarray]) -> None:
-        self._items = (x[i:i + 1] for x in batches for i in range(len(x)))
+    class Reader(CalibrationDataReader):  # ORT checks the base class; defined here to import ORT lazily
+        def __init__(self) -> None:
+            self._items = (x[i:i + 1] for x in batches for i in range(len(x)))
 
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        item = next(self._items, None)
-        return None if item is None else {"input": np.ascontiguousarray(item, dtype=np.float32)}
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            item = next(self._items, None)
+            return None if item is None else {"input": np.ascontiguousarray(item, dtype=np.float32)}
+
+    return Reader()
 
 
-def _quantize(prepared: bytes, out: Path, cache: Path, reader: _Batches | None, method: Any) -> None:
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+def _quantize(prepared: bytes, out: Path, cache: Path, reader: Any, method: Any) -> None:
+    """ONNX Runtime's ``quantize_static`` with this module's settings; ``reader=None`` uses the ranges in ``cache``."""
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
-    if reader is not None:  # ORT checks the reader's base class
-        reader = type("Reader", (_Batches, CalibrationDataReader), {})(reader._items)
     src = out.with_name("prepared.onnx")
     src.write_bytes(prepared)
     try:
@@ -90,7 +93,7 @@ def calibrate_ranges(prepared: bytes, batches: Iterable[np.ndarray]) -> dict[str
 
     with tempfile.TemporaryDirectory(prefix="scalpscope-q-") as tmp:
         cache = Path(tmp) / "ranges.json"
-        _quantize(prepared, Path(tmp) / "int8.onnx", cache, _Batches(batches), CalibrationMethod.Percentile)
+        _quantize(prepared, Path(tmp) / "int8.onnx", cache, _reader(batches), CalibrationMethod.Percentile)
         raw = json.loads(cache.read_text())
     ranges = {}
     for name, entry in raw["data"].items():

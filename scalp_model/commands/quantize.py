@@ -50,15 +50,14 @@ def measure(ckpt: Checkpoint, data_dir: Path) -> dict[str, Any]:
     split = (meta.training or {}).get("split") or {}
     if not all(split.get(k) for k in ("train", "val", "test")):
         raise ValueError("the checkpoint records no train/val/test split; quantize checkpoints made by 'train'")
-    samples = scan_dataset(data_dir, meta.class_names)
-    parts = {k: select(samples, split[k]) for k in ("train", "val", "test")}
-    missing = sum(len(split[k]) - len(parts[k]) for k in parts)
-    if missing:
-        raise FileNotFoundError(f"{missing} files of the checkpoint's split are missing from {data_dir}")
+    train = select(scan_dataset(data_dir, meta.class_names), split["train"])
+    if len(train) != len(split["train"]):
+        raise FileNotFoundError(f"{len(split['train']) - len(train)} training files of the checkpoint's split "
+                                f"are missing from {data_dir}")
 
     fp32_bytes = export_onnx(ckpt.model)
     prepared = prepared_fp32(fp32_bytes)
-    ranges = calibrate_ranges(prepared, [_inputs(ckpt, data_dir, parts["train"])])
+    ranges = calibrate_ranges(prepared, [_inputs(ckpt, data_dir, train)])
     fp32, int8 = OnnxEngine(fp32_bytes), OnnxEngine(quantized_model(prepared, ranges), name="onnxruntime-cpu-int8")
 
     heldout, test = compare(ckpt, data_dir, fp32, int8)
@@ -66,7 +65,7 @@ def measure(ckpt: Checkpoint, data_dir: Path) -> dict[str, Any]:
         "format": FORMAT,
         "method": f"ONNX Runtime static quantisation, QDQ, uint8 activations / int8 weights per tensor, "
                   f"activation ranges at the {PERCENTILE} percentile; head ({', '.join(EXCLUDED_NODES)}) kept fp32",
-        "calibration": {"split": "train", "images": len(parts["train"])},
+        "calibration": {"split": "train", "images": len(train)},
         "onnxruntime": str(onnxruntime.__version__), "torch": str(torch.__version__),
         "heldout": heldout, "test": test,
         "ranges": ranges,
@@ -89,7 +88,7 @@ def compare(ckpt: Checkpoint, data_dir: Path, fp32: "Engine", int8: "Engine") ->
     x = _inputs(ckpt, data_dir, heldout)
     labels = np.array([1 if s.label == positive else 0 for s in heldout])
     (l32, f32, m32), (l8, f8, m8) = fp32.run(x), int8.run(x)
-    p32, p8 = _probabilities(l32, meta), _probabilities(l8, meta)
+    p32, p8 = meta.positive_probabilities(l32), meta.positive_probabilities(l8)
     report = agreement(labels, p32, p8, meta.threshold)
     report["split"] = "val+test"
     report["map_correlation_min"] = float(min(np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(m32, m8)))
@@ -98,12 +97,6 @@ def compare(ckpt: Checkpoint, data_dir: Path, fp32: "Engine", int8: "Engine") ->
         report["out_of_scope_flips"] = int(((g32 > meta.ood_threshold) != (g8 > meta.ood_threshold)).sum())
     n = len(val)
     return _rounded(report), _rounded(agreement(labels[n:], p32[n:], p8[n:], meta.threshold))
-
-
-def _probabilities(logits: np.ndarray, meta) -> np.ndarray:  # noqa: ANN001 - ModelMeta
-    z = logits / float(meta.temperature)
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return (e / e.sum(axis=1, keepdims=True))[:, meta.positive_index]
 
 
 def _rounded(d: dict[str, Any]) -> dict[str, Any]:
