@@ -1,4 +1,5 @@
 """New consultation: consent, a short history, 1–3 photos with quality feedback, then the results once."""
+import functools
 import hashlib
 
 import streamlit as st
@@ -6,7 +7,7 @@ import streamlit as st
 from db.consultations import MAX_FREE_TEXT, submit_consultation
 from db.models import utcnow
 from scalp_model.errors import ScalpScopeError
-from scalp_model.predictor import Analysis
+from scalp_model.predictor import Analysis, Predictor
 from scalp_model.preprocess import decode_image
 from scalp_model.quality import assess_quality
 from pages import _report as report
@@ -51,14 +52,115 @@ def check_photos(photos: list[tuple[str, bytes, str]]) -> dict:
     return checked
 
 
+def history_from_state() -> dict:
+    """The history form's answers as its widgets hold them (also before they are drawn in this run)."""
+    state = st.session_state
+    return {
+        "age_band": state.get("nc_age"), "sex": state.get("nc_sex"), "duration": state.get("nc_duration"),
+        "itch": state.get("nc_itch"), "scalp_site": ", ".join(state.get("nc_sites") or []) or None,
+        "previous_treatment": (state.get("nc_treatment") or "").strip() or None,
+        "image_source": state.get("nc_source") or next(iter(SOURCES)),
+        "free_text": (state.get("nc_text") or "").strip() or None,
+    }
+
+
+def photos_from_state() -> list[tuple[str, bytes, str]]:
+    """(name, bytes, origin) of every uploaded photo and the camera shot, as the widgets hold them."""
+    photos = [(f.name, f.getvalue(), "upload") for f in st.session_state.get("nc_files") or []]
+    shot = st.session_state.get("nc_camera") if st.session_state.get("nc_use_camera") else None
+    if shot is not None:
+        photos.append(("camera photo", shot.getvalue(), "camera"))
+    return photos
+
+
+def usable_photos(photos: list[tuple[str, bytes, str]], checked: dict) -> list[tuple]:
+    """(bytes, origin, decoded, quality) of the photos that could be read."""
+    results = [(data, origin, checked[hashlib.sha256(data).hexdigest()]) for _, data, origin in photos]
+    return [(data, origin, *result) for data, origin, result in results
+            if not isinstance(result, ScalpScopeError)]
+
+
+def problems_before_submit(consent: bool, photos: list, usable: list) -> list[str]:
+    problems = []
+    if not consent:
+        problems.append("tick the consent box")
+    if not photos:
+        problems.append(f"add 1 to {MAX_PHOTOS} photos")
+    elif len(photos) > MAX_PHOTOS:
+        problems.append(f"remove {len(photos) - MAX_PHOTOS} photo(s): at most {MAX_PHOTOS}")
+    elif len(usable) < len(photos):
+        problems.append("remove the photos that cannot be read")
+    return problems
+
+
+def analyse(usable: list[tuple], progress) -> tuple[list[Analysis], list[tuple], Predictor]:
+    """Prediction, map and storable records of each usable photo, with progress on the page."""
+    predictor = res.get_predictor()
+    analyses, records = [], []
+    for index, (data, origin, decoded, quality) in enumerate(usable):
+        progress.progress(index / (len(usable) + 1), text=f"Analysing photo {index + 1} of {len(usable)}…")
+        analysis = Analysis(decoded, quality, predictor.predict(decoded.image))
+        analyses.append(analysis)
+        records.append(res.submission_records(data, analysis, analysis.overlay_png(), origin))
+    progress.progress(len(usable) / (len(usable) + 1), text="Saving your consultation…")
+    return analyses, records, predictor
+
+
+def submit_now() -> None:
+    """Analyse, store and keep the result in the session, in the run that the Submit click started.
+
+    Done before the form would be drawn, so the results replace it in this same run (no second run, no
+    form drawn for nothing). The form's widgets are not drawn in this run, so they start empty later.
+    """
+    photos = photos_from_state()
+    usable = usable_photos(photos, check_photos(photos))
+    if problems_before_submit(bool(st.session_state.get("nc_consent")), photos, usable):
+        return  # the page shows what is missing; the button was disabled in the browser anyway
+    history = history_from_state()
+    status = st.empty()
+    with res.friendly_errors(stop=False):
+        try:
+            analyses, records, predictor = analyse(usable, status.progress(0.0, text="Analysing your photos…"))
+            with res.get_database().begin() as session:
+                _, code = submit_consultation(session, history, res.CONSENT_VERSION,
+                                              [image for image, _ in records],
+                                              [prediction for _, prediction in records], is_demo=res.demo_mode())
+        finally:
+            status.empty()
+        created = utcnow()
+        st.session_state.pop("nc_checked", None)
+        st.session_state["nc_result"] = {
+            "code": code, "analyses": analyses, "pdf_name": report.summary_filename(created),
+            # Built after the results are on screen (see show_results), once.
+            "make_pdf": functools.partial(
+                report.summary_pdf, created=created, access_code=code, model_version=predictor.version,
+                consent_version=res.CONSENT_VERSION,
+                history={"Age": history["age_band"], "Sex": history["sex"], "Duration": history["duration"],
+                         "Itch": history["itch"], "Scalp site": history["scalp_site"],
+                         "Treatments tried": history["previous_treatment"],
+                         "Photos taken with": SOURCES[history["image_source"]]},
+                photos=[report.PhotoSummary(image.data, prediction.overlay_png, prediction.p_psoriasis,
+                                            views.verdict(prediction)[1]) for image, prediction in records]),
+        }
+
+
+def pdf_of(result: dict) -> bytes | None:
+    """The PDF summary, built on first use; None (and logged) if it cannot be made: the code still shows."""
+    if "pdf" not in result:
+        try:
+            result["pdf"] = result.pop("make_pdf")()
+        except Exception:  # noqa: BLE001 - an optional extra must not hide the access code
+            res.log.exception("PDF summary failed")
+            result["pdf"] = None
+    return result["pdf"]
+
+
 def show_results(result: dict) -> None:
     st.success("Your consultation has been sent to a dermatologist.", icon=":material/check_circle:")
     st.markdown("**Your access code.** It is shown **only now**: copy it or download the PDF. "
                 "You need it under *My consultation* to read the dermatologist's conclusion.")
     st.code(result["code"], language=None)
-    if result.get("pdf"):
-        st.download_button("Download PDF summary", data=result["pdf"], file_name=result["pdf_name"],
-                           mime="application/pdf", key="nc_pdf", on_click="ignore", icon=":material/download:")
+    download = st.empty()  # filled last: the results are on screen while the PDF is being built
     for index, analysis in enumerate(result["analyses"]):
         st.subheader(f"Photo {index + 1}")
         views.probability_bar(analysis.prediction.p_psoriasis)
@@ -73,9 +175,19 @@ def show_results(result: dict) -> None:
     if st.button("Start a new consultation", key="nc_restart", icon=":material/restart_alt:"):
         del st.session_state["nc_result"]  # the form's widgets were not drawn meanwhile: they start empty
         st.rerun()
+    pdf = pdf_of(result)
+    if pdf:
+        download.download_button("Download PDF summary", data=pdf, file_name=result["pdf_name"],
+                                 mime="application/pdf", key="nc_pdf", on_click="ignore",
+                                 icon=":material/download:")
+    else:
+        download.warning("The PDF summary could not be made. Please copy the access code above.",
+                         icon=":material/warning:")
 
 
 st.title("New consultation")
+if st.session_state.get("nc_submit") and "nc_result" not in st.session_state:
+    submit_now()
 if "nc_result" in st.session_state:
     show_results(st.session_state["nc_result"])
     st.stop()
@@ -86,36 +198,26 @@ with st.container(border=True):
 
 st.subheader("1. About your scalp")
 left, right = st.columns(2)
-history = {
-    "age_band": left.selectbox("Age", ["under 18", "18–39", "40–64", "65 or older"], index=None, key="nc_age"),
-    "sex": right.selectbox("Sex", ["female", "male", "other / prefer not to say"], index=None, key="nc_sex"),
-    "duration": left.selectbox("How long have you had it?", ["under 4 weeks", "1–6 months", "6–12 months",
-                                                             "over a year"], index=None, key="nc_duration"),
-    "itch": right.selectbox("Itch", ["none", "mild", "moderate", "severe"], index=None, key="nc_itch"),
-    "scalp_site": ", ".join(st.multiselect("Where on the scalp?", ["hairline", "top", "back", "sides",
-                                                                   "behind the ears", "whole scalp"],
-                                           key="nc_sites")) or None,
-    "previous_treatment": st.text_input("Treatments tried so far (shampoos, lotions…)", max_chars=200,
-                                        key="nc_treatment").strip() or None,
-    "image_source": st.radio("Photos taken with", list(SOURCES), format_func=SOURCES.get, horizontal=True,
-                             key="nc_source"),
-    "free_text": st.text_area("Anything else the dermatologist should know?", max_chars=MAX_FREE_TEXT,
-                              key="nc_text").strip() or None,
-}
+left.selectbox("Age", ["under 18", "18–39", "40–64", "65 or older"], index=None, key="nc_age")
+right.selectbox("Sex", ["female", "male", "other / prefer not to say"], index=None, key="nc_sex")
+left.selectbox("How long have you had it?", ["under 4 weeks", "1–6 months", "6–12 months", "over a year"],
+               index=None, key="nc_duration")
+right.selectbox("Itch", ["none", "mild", "moderate", "severe"], index=None, key="nc_itch")
+st.multiselect("Where on the scalp?", ["hairline", "top", "back", "sides", "behind the ears", "whole scalp"],
+               key="nc_sites")
+st.text_input("Treatments tried so far (shampoos, lotions…)", max_chars=200, key="nc_treatment")
+st.radio("Photos taken with", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="nc_source")
+st.text_area("Anything else the dermatologist should know?", max_chars=MAX_FREE_TEXT, key="nc_text")
 
 st.subheader("2. Photos")
 st.info(PHOTO_ADVICE, icon=":material/photo_camera:")
-files = st.file_uploader(f"Choose 1–{MAX_PHOTOS} photos", type=PHOTO_TYPES, accept_multiple_files=True,
-                         key="nc_files")
-photos = [(f.name, f.getvalue(), "upload") for f in files or []]
+st.file_uploader(f"Choose 1–{MAX_PHOTOS} photos", type=PHOTO_TYPES, accept_multiple_files=True, key="nc_files")
 if st.toggle("Take a photo with this device's camera", key="nc_use_camera"):
-    shot = st.camera_input("Photo of the affected area", key="nc_camera")
-    if shot is not None:
-        photos.append(("camera photo", shot.getvalue(), "camera"))
+    st.camera_input("Photo of the affected area", key="nc_camera")
 
+photos = photos_from_state()
 checked = check_photos(photos)
-usable = []
-for name, data, origin in photos:
+for name, data, _ in photos:
     result = checked[hashlib.sha256(data).hexdigest()]
     with st.container(border=True):
         if isinstance(result, ScalpScopeError):
@@ -130,46 +232,8 @@ for name, data, origin in photos:
             feedback.success("Sharp and well lit.", icon=":material/check:")
         else:
             feedback.warning("  \n".join(quality.advice), icon=":material/tips_and_updates:")
-        usable.append((data, origin, decoded, quality))
 
-problems = []
-if not consent:
-    problems.append("tick the consent box")
-if not photos:
-    problems.append(f"add 1 to {MAX_PHOTOS} photos")
-elif len(photos) > MAX_PHOTOS:
-    problems.append(f"remove {len(photos) - MAX_PHOTOS} photo(s): at most {MAX_PHOTOS}")
-elif len(usable) < len(photos):
-    problems.append("remove the photos that cannot be read")
+problems = problems_before_submit(consent, photos, usable_photos(photos, checked))
 if problems:
     st.caption("To submit: " + "; ".join(problems) + ".")
-if st.button("Submit for review", type="primary", disabled=bool(problems), key="nc_submit"):
-    progress = st.progress(0.0, text="Analysing your photos…")
-    steps = len(usable) + 1
-    with res.friendly_errors():
-        predictor = res.get_predictor()
-        analyses, records = [], []
-        for index, (data, origin, decoded, quality) in enumerate(usable):
-            progress.progress(index / steps, text=f"Analysing photo {index + 1} of {len(usable)}…")
-            analysis = Analysis(decoded, quality, predictor.predict(decoded.image))
-            analyses.append(analysis)
-            records.append(res.submission_records(data, analysis, analysis.overlay_png(), origin))
-        progress.progress(len(usable) / steps, text="Saving your consultation…")
-        with res.get_database().begin() as session:
-            _, code = submit_consultation(session, history, res.CONSENT_VERSION, [image for image, _ in records],
-                                          [prediction for _, prediction in records], is_demo=res.demo_mode())
-    created = utcnow()
-    # Kept before the PDF is built, so the code is shown even if the PDF should fail.
-    st.session_state["nc_result"] = result = {"code": code, "analyses": analyses,
-                                              "pdf_name": report.summary_filename(created)}
-    st.session_state.pop("nc_checked", None)
-    result["pdf"] = report.summary_pdf(
-        created=created, access_code=code, model_version=predictor.version, consent_version=res.CONSENT_VERSION,
-        history={"Age": history["age_band"], "Sex": history["sex"], "Duration": history["duration"],
-                 "Itch": history["itch"], "Scalp site": history["scalp_site"],
-                 "Treatments tried": history["previous_treatment"],
-                 "Photos taken with": SOURCES[history["image_source"]]},
-        photos=[report.PhotoSummary(image.data, prediction.overlay_png, prediction.p_psoriasis,
-                                    views.verdict(prediction)[1]) for image, prediction in records],
-    )
-    st.rerun()
+st.button("Submit for review", type="primary", disabled=bool(problems), key="nc_submit")

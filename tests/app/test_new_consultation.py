@@ -160,6 +160,34 @@ def test_missing_weights_explained_without_storing(at, database, monkeypatch, tm
     assert_clean(at)
     assert any("problem on our side" in e for e in texts(at.error))
     assert count(database, Consultation) == 0
+    # Nothing the patient entered is lost: the form is back with the photo and the consent.
+    assert at.checkbox(key="nc_consent").value and any("**scalp0.jpg** ·" in m for m in texts(at.markdown))
+    assert not at.button(key="nc_submit").disabled
+
+
+def test_submit_is_checked_on_the_server_too(at, fake_predictor, database):
+    """Consent withdrawn in the same round trip as the click on Submit: nothing is analysed or stored."""
+    open_page(at)
+    add_photos(at, jpeg())
+    at.checkbox(key="nc_consent").uncheck()
+    at.button(key="nc_submit").click().run()
+    assert not at.code and count(database, Consultation) == 0 and fake_predictor.calls == 0
+    assert any("tick the consent box" in c for c in texts(at.caption))
+
+
+def test_a_failing_pdf_does_not_hide_the_access_code(at, fake_predictor, database, monkeypatch):
+    from pages import _report
+
+    def broken_pdf(**_):
+        raise RuntimeError("font missing")
+
+    monkeypatch.setattr(_report, "summary_pdf", broken_pdf)
+    open_page(at)
+    add_photos(at, jpeg())
+    submit(at)
+    assert CODE_PATTERN.match(at.code[0].value) and count(database, Consultation) == 1
+    assert any("PDF summary could not be made" in w for w in texts(at.warning))
+    assert not at.get("download_button")
 
 
 @pytest.mark.parametrize(("fmt", "name", "mime"), [
