@@ -159,7 +159,7 @@ def show_results(result: dict) -> None:
     st.success("Your consultation has been sent to a dermatologist.", icon=":material/check_circle:")
     st.markdown("**Your access code.** It is shown **only now**: copy it or download the PDF. "
                 "You need it under *My consultation* to read the dermatologist's conclusion.")
-    st.code(result["code"], language=None)
+    views.show_access_code(result["code"])
     download = st.empty()  # filled last: the results are on screen while the PDF is being built
     for index, analysis in enumerate(result["analyses"]):
         st.subheader(f"Photo {index + 1}")

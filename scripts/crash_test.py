@@ -159,7 +159,7 @@ def run_browser_driver(url: str, photo: Path, deadline_s: float) -> None:
                     if not healthy(url) or time.monotonic() > until:
                         raise TimeoutError("no access code: the server went away or took too long")
                     page.wait_for_timeout(300)
-                say("shown", n, page.locator('[data-testid="stCode"] code').inner_text().strip(), 1)
+                say("shown", n, page.locator(".st-key-access_code code").inner_text().strip(), 1)
             except Exception as exc:  # noqa: BLE001 - the server was killed under us: wait and go on
                 say("fail", n, type(exc).__name__)
                 while not healthy(url) and time.monotonic() < deadline:

@@ -168,6 +168,8 @@ def run_session(session: int, consultations: int, deadline: float, report: LoadR
     """One patient's browser tab: ``consultations`` submissions, one after the other."""
     from streamlit.testing.v1 import AppTest
 
+    from tests.app.conftest import shown_access_code
+
     def fail(index: int, what: str) -> None:
         if at.exception:
             what += " | " + " | ".join(str(e.stack_trace[-3:]) for e in at.exception)
@@ -194,10 +196,10 @@ def run_session(session: int, consultations: int, deadline: float, report: LoadR
                 fail(index, f"photo refused: {_texts(at.exception) + _texts(at.error)}")
                 return
             at.button(key="nc_submit").click().run()
-            if at.exception or at.error or not at.code:
+            if at.exception or at.error or not shown_access_code(at):
                 fail(index, f"submit failed: {_texts(at.exception) + _texts(at.error)}")
                 return
-            code = at.code[0].value
+            code = shown_access_code(at)
             with lock:
                 report.submitted.append(Submitted(session, index, code, data, time.perf_counter() - began))
             at.button(key="nc_restart").click().run()

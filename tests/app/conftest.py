@@ -145,6 +145,15 @@ def texts(elements: Sequence) -> list[str]:
     return [str(e.value) for e in elements]
 
 
+def shown_access_code(at: AppTest) -> str | None:
+    """The access code the New consultation page shows (see pages._views.show_access_code), if any."""
+    for markdown in at.markdown:
+        found = re.fullmatch(r"### `([0-9A-Z-]+)`", str(markdown.value))
+        if found:
+            return found.group(1)
+    return None
+
+
 def assert_clean(at: AppTest) -> None:
     """No uncaught exception reached the page."""
     assert not at.exception, texts(at.exception)

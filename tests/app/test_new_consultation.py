@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from db.models import ConsultImage, Consultation, Prediction
 from pages import _views as views
-from tests.app.conftest import CODE_PATTERN, assert_clean, texts
+from tests.app.conftest import CODE_PATTERN, assert_clean, shown_access_code, texts
 from tests.factories import image_bytes, photo_array
 
 PAGE = "pages/new_consultation.py"
@@ -93,7 +93,7 @@ def test_submit_stores_sanitised_photos_and_shows_results_once(at, fake_predicto
     assert_clean(at)
     assert not at.error
 
-    code = at.code[0].value
+    code = shown_access_code(at)
     assert CODE_PATTERN.match(code)
     assert any("Psoriasis 80%" in m and "Seborrheic dermatitis 20%" in m for m in texts(at.markdown))
     assert [s.key for s in at.slider] == ["nc_opacity_0", "nc_opacity_1"]
@@ -119,9 +119,9 @@ def test_submit_stores_sanitised_photos_and_shows_results_once(at, fake_predicto
 
     at.switch_page("pages/home.py").run()
     open_page(at)
-    assert at.code[0].value == code  # still this session's result until a new consultation starts
+    assert shown_access_code(at) == code  # still this session's result until a new consultation starts
     at.button(key="nc_restart").click().run()
-    assert not at.code and not at.checkbox(key="nc_consent").value
+    assert not shown_access_code(at) and not at.checkbox(key="nc_consent").value
     assert count(database, Consultation) == 1
 
 
@@ -145,7 +145,7 @@ def test_real_predictor_on_the_tiny_checkpoint(at, database):
     add_photos(at, jpeg(2))
     submit(at)
     assert_clean(at)
-    assert CODE_PATTERN.match(at.code[0].value)
+    assert CODE_PATTERN.match(shown_access_code(at))
     with database.begin() as session:
         prediction = session.scalar(select(Prediction))
         assert prediction.model_version == "test-tiny" and len(prediction.model_sha256) == 64
@@ -171,7 +171,7 @@ def test_submit_is_checked_on_the_server_too(at, fake_predictor, database):
     add_photos(at, jpeg())
     at.checkbox(key="nc_consent").uncheck()
     at.button(key="nc_submit").click().run()
-    assert not at.code and count(database, Consultation) == 0 and fake_predictor.calls == 0
+    assert not shown_access_code(at) and count(database, Consultation) == 0 and fake_predictor.calls == 0
     assert any("tick the consent box" in c for c in texts(at.caption))
 
 
@@ -185,7 +185,7 @@ def test_a_failing_pdf_does_not_hide_the_access_code(at, fake_predictor, databas
     open_page(at)
     add_photos(at, jpeg())
     submit(at)
-    assert CODE_PATTERN.match(at.code[0].value) and count(database, Consultation) == 1
+    assert CODE_PATTERN.match(shown_access_code(at)) and count(database, Consultation) == 1
     assert any("PDF summary could not be made" in w for w in texts(at.warning))
     assert not at.get("download_button")
 

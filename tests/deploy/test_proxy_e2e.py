@@ -139,7 +139,7 @@ def test_patient_and_clinician_on_two_processes_through_nginx(cluster: Cluster, 
             patient.get_by_role("button", name="Submit for review").click()
             expect(patient.get_by_text("Your consultation has been sent")).to_be_visible(timeout=FIRST_PREDICTION_MS)
             expect(patient.get_by_text(re.compile(r"Psoriasis \d+%"))).to_be_visible()
-            code = patient.locator('[data-testid="stCode"] code').inner_text().strip()
+            code = patient.locator(".st-key-access_code code").inner_text().strip()
             assert CODE.fullmatch(code), code
             timer.mark("patient: first prediction, consultation stored")
             shoot(patient, "proxy-01-patient-result")

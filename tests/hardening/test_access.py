@@ -20,7 +20,7 @@ from db.audit import list_events
 from db.consultations import claim, record_review
 from db.models import Consultation, User, utcnow
 from pages import _resources as res
-from tests.app.conftest import APP, PASSWORD, assert_clean, seed_consultation, sign_in, texts
+from tests.app.conftest import APP, PASSWORD, assert_clean, seed_consultation, shown_access_code, sign_in, texts
 from tests.conftest import REPO_ROOT
 
 PUBLIC_PAGES = {"pages/home.py", "pages/new_consultation.py", "pages/my_consultation.py", "pages/model.py"}
@@ -298,7 +298,7 @@ def test_audit_trail_records_every_read_and_change(at, clinician, database, fake
     at.file_uploader(key="nc_files").set_value([("scalp.jpg", image_bytes("JPEG"), "image/jpeg")])
     at.run()
     at.button(key="nc_submit").click().run()
-    code = at.code[0].value
+    code = shown_access_code(at)
     look_up(new_session(), code)  # 2. and looks the code up in another tab
     with database.session() as session:
         public_id = session.scalar(select(Consultation.public_id))

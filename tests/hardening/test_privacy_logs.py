@@ -18,7 +18,7 @@ from db.consultations import claim, record_review
 from db.engine import Database
 from db.models import Consultation
 from db.users import create_user
-from tests.app.conftest import PASSWORD, assert_clean, seed_consultation, sign_in
+from tests.app.conftest import PASSWORD, assert_clean, seed_consultation, shown_access_code, sign_in
 from tests.hostile import _gps_jpeg
 from tests.app.browser import ARTIFACTS, require_chromium, streamlit_server
 from tests.live_server import launch_chromium
@@ -81,7 +81,7 @@ def test_app_logs_carry_no_patient_data(at, clinician, database, every_log) -> N
     at.run()
     at.button(key="nc_submit").click().run()  # the real predictor
     assert_clean(at)
-    code = at.code[0].value
+    code = shown_access_code(at)
     sign_in(at, password=WRONG_PASSWORD)
     sign_in(at, username=WRONG_PASSWORD, password=PASSWORD)
     sign_in(at)
