@@ -69,24 +69,33 @@ class InvalidTransitionError(DatabaseError):
         super().__init__(f"Consultation {public_id} is '{current}' and cannot become '{wanted}'{detail}.")
 
 
+# One message for every failed sign-in. A separate "account locked" message would tell whoever tries five
+# passwords on a name whether that name is an account (unknown names never lock), so the lock-out is named
+# as a possibility instead; the audit trail keeps the real reason.
+SIGN_IN_FAILED = ("Wrong username or password, or the account is locked after 5 failed attempts in a row "
+                  "(for 15 minutes). Try again later or ask an administrator.")
+
+
 class InvalidCredentialsError(DatabaseError):
     """Unknown username or wrong password; which of the two is never revealed."""
 
     keeps_changes = True
-    default_message = "Wrong username or password."
+    default_message = SIGN_IN_FAILED
 
 
 class AccountLockedError(DatabaseError):
-    """Too many failed logins: the account is locked until ``locked_until`` (UTC)."""
+    """Too many failed logins: the account is locked until ``locked_until`` (UTC).
+
+    Its message is the same as for a wrong password (see ``SIGN_IN_FAILED``); ``locked_until`` is for
+    operators and tests, never for the sign-in form.
+    """
 
     keeps_changes = True
+    default_message = SIGN_IN_FAILED
 
     def __init__(self, locked_until: datetime) -> None:
         self.locked_until = locked_until
-        super().__init__(
-            "Too many failed logins: this account is locked until "
-            f"{locked_until:%Y-%m-%d %H:%M} UTC. Try again later or ask an administrator."
-        )
+        super().__init__()
 
 
 class BackupUnsupportedError(DatabaseError):

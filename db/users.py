@@ -16,7 +16,7 @@ from db import audit
 from db.errors import AccountLockedError, InvalidCredentialsError, ValidationError
 from db.models import Role, User, utcnow
 
-MAX_FAILED_LOGINS = 5
+MAX_FAILED_LOGINS = 5  # db.errors.SIGN_IN_FAILED names these two numbers
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

@@ -3,6 +3,7 @@ import functools
 import hashlib
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from db.consultations import MAX_FREE_TEXT, submit_consultation
 from db.models import utcnow
@@ -93,7 +94,7 @@ def problems_before_submit(consent: bool, photos: list, usable: list) -> list[st
     return problems
 
 
-def analyse(usable: list[tuple], progress) -> tuple[list[Analysis], list[tuple], Predictor]:
+def analyse(usable: list[tuple], progress: DeltaGenerator) -> tuple[list[Analysis], list[tuple], Predictor]:
     """Prediction, map and storable records of each usable photo, with progress on the page."""
     predictor = res.get_predictor()
     analyses, records = [], []

@@ -23,6 +23,14 @@ CLASS_NAMES = ("psoriasis", "seborrheic_dermatitis")
 POSITIVE_CLASS = "psoriasis"
 
 
+def softmax_positive(logits: np.ndarray, positive_index: int, temperature: float = 1.0) -> np.ndarray:
+    """Probability of one class from a batch of logits, temperature-scaled; training (before a ModelMeta
+    exists) and inference share it so the card's figures and the app's probabilities are computed alike."""
+    z = np.asarray(logits) / float(temperature)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True))[:, positive_index]
+
+
 @dataclass(frozen=True)
 class ModelMeta:
     """Everything inference needs besides the weights, written by training."""
@@ -50,9 +58,7 @@ class ModelMeta:
 
     def positive_probabilities(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated probability of psoriasis (temperature-scaled softmax) for a batch of logits."""
-        z = np.asarray(logits) / float(self.temperature)
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return (e / e.sum(axis=1, keepdims=True))[:, self.positive_index]
+        return softmax_positive(logits, self.positive_index, self.temperature)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

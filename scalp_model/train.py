@@ -34,7 +34,8 @@ from tqdm import tqdm
 
 from .augment import training_augment
 from .card import write_card
-from .checkpoint import POSITIVE_CLASS, Checkpoint, ModelMeta, load_checkpoint, save_checkpoint
+from .checkpoint import (POSITIVE_CLASS, Checkpoint, ModelMeta, load_checkpoint, save_checkpoint,
+                         softmax_positive)
 from .data import ImageDataset, Sample, load_image, scan_dataset, select, split_by_group
 from .evaluate import evaluate_checkpoint
 from .metrics import auc_ci, fit_temperature, nll, threshold_for_sensitivity
@@ -225,14 +226,12 @@ def linear_probe_head(model: ScalpNet, dataset: ImageDataset, positive: int, dev
         fc.bias[positive], fc.bias[other] = b / 2, -b / 2
 
 
-def positive_probs(logits: np.ndarray, positive: int, temperature: float = 1.0) -> np.ndarray:
-    return torch.softmax(torch.as_tensor(logits, dtype=torch.float64) / temperature, 1)[:, positive].numpy()
-
-
 def validation_score(logits: np.ndarray, labels: np.ndarray, positive: int) -> tuple[float, float]:
     """(AUC, NLL) on validation; model selection maximises AUC, then minimises NLL."""
     y = (labels == positive).astype(int)
-    auc = auc_ci(y, positive_probs(logits, positive))[0] if 0 < y.sum() < len(y) else float("nan")
+    if not 0 < y.sum() < len(y):
+        return float("nan"), nll(logits, labels)
+    auc = auc_ci(y, softmax_positive(logits.astype(np.float64), positive))[0]
     return auc, nll(logits, labels)
 
 
@@ -446,7 +445,7 @@ def finish(args, model: ScalpNet, meta: ModelMeta, samples, split, train_ds, val
     val_labels = np.array([s.label for s in val_ds.samples])
     val_logits, val_pooled = predict(model, val_ds, device)
     temperature = fit_temperature(val_logits, val_labels)
-    val_probs = positive_probs(val_logits, positive, temperature)
+    val_probs = softmax_positive(val_logits.astype(np.float64), positive, temperature)
     y_val = (val_labels == positive).astype(int)
     threshold = threshold_for_sensitivity(y_val, val_probs, args.target_sensitivity)
     plain_train = ImageDataset(args.data_dir, train_ds.samples, size=meta.input_size, mean=meta.mean, std=meta.std)

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from db import users
 from db.audit import list_events
 from db.engine import Database
-from db.errors import AccountLockedError, InvalidCredentialsError, ValidationError
+from db.errors import SIGN_IN_FAILED, AccountLockedError, InvalidCredentialsError, ValidationError
 from db.models import User, utcnow
 from db.users import LOCKOUT, MAX_FAILED_LOGINS, authenticate, create_user, list_clinicians
 from tests.db.builders import TEST_PASSWORD
@@ -54,8 +54,9 @@ def test_lockout_after_repeated_failures(database: Database, clinicians) -> None
     with pytest.raises(AccountLockedError) as locked:
         login(database, "alice", "wrong password!!", now)
     assert locked.value.locked_until == now + LOCKOUT
-    with pytest.raises(AccountLockedError, match="locked until"):
+    with pytest.raises(AccountLockedError) as still_locked:
         login(database, "alice", TEST_PASSWORD, now + timedelta(minutes=1))
+    assert str(still_locked.value) == str(InvalidCredentialsError()) == SIGN_IN_FAILED  # no hint that alice exists
     assert login(database, "bob", TEST_PASSWORD, now).username == "bob"  # others unaffected
     assert login(database, "alice", TEST_PASSWORD, now + LOCKOUT + timedelta(seconds=1)).username == "alice"
     with database.session() as s:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from db.consultations import claim, record_review
 from db.engine import Database
+from db.errors import SIGN_IN_FAILED
 from db.models import Consultation
 from db.users import create_user
 from tests.app.conftest import PASSWORD, assert_clean, seed_consultation, shown_access_code, sign_in
@@ -139,7 +140,7 @@ def test_server_stderr_carries_no_patient_data(tmp_path: Path, tiny_checkpoint: 
                 clinician.get_by_label("Password", exact=True).fill(password)
                 clinician.get_by_role("button", name="Sign in", exact=True).click()
                 if password == WRONG_PASSWORD:
-                    expect(clinician.get_by_text("Wrong username or password.")).to_be_visible()
+                    expect(clinician.get_by_text(SIGN_IN_FAILED)).to_be_visible()
             expect(clinician.get_by_role("heading", name="Review queue")).to_be_visible()
             clinician.get_by_role("button", name="Review next").click()
             expect(clinician.get_by_text(FREE_TEXT)).to_be_visible()
