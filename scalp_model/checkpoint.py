@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -76,15 +77,44 @@ class ModelMeta:
         return cls(**kwargs)
 
 
-@dataclass
 class Checkpoint:
-    """A loaded checkpoint: the network in eval mode, its metadata and the file's identity."""
+    """A loaded checkpoint: its metadata, the file's identity and the network in eval mode.
 
-    model: ScalpNet
-    meta: ModelMeta
-    sha256: str
-    path: Path | None
-    ood_state: dict[str, torch.Tensor] = field(default_factory=dict)
+    The network is built from the weights on first use of :attr:`model` (thread-safe), so a process whose
+    engine comes from a verified ONNX cache never imports torchvision (see ``scalp_model.engine``).
+    """
+
+    def __init__(self, meta: ModelMeta, sha256: str, path: Path | None, *, model: ScalpNet | None = None,
+                 state_dict: dict[str, torch.Tensor] | None = None,
+                 ood_state: dict[str, torch.Tensor] | None = None) -> None:
+        if model is None and state_dict is None:
+            raise ValueError("a Checkpoint needs a model or its state_dict")
+        self.meta, self.sha256, self.path = meta, sha256, path
+        self.ood_state = dict(ood_state or {})
+        self._model, self._state_dict = model, state_dict
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> ScalpNet:
+        with self._lock:
+            if self._model is None:
+                assert self._state_dict is not None
+                self._model = _build_model(self._state_dict, self.meta, self.path)
+                self._state_dict = None
+            return self._model
+
+    @property
+    def model_built(self) -> bool:
+        return self._model is not None
+
+
+def _build_model(state_dict: dict[str, torch.Tensor], meta: ModelMeta, path: Path | None) -> ScalpNet:
+    backbone = build_backbone(len(meta.class_names), transform_input=meta.transform_input, init_weights=False)
+    try:
+        backbone.load_state_dict(state_dict)
+    except (RuntimeError, KeyError) as exc:
+        raise WeightsMismatchError(f"{path}: weights do not fit GoogLeNet with a 2-class head ({exc})") from exc
+    return ScalpNet(backbone).eval()
 
 
 def file_sha256(path: Path) -> str:
@@ -126,8 +156,13 @@ def save_checkpoint(
     return file_sha256(path)
 
 
-def load_checkpoint(path: Path | str, *, check_card: bool = True) -> Checkpoint:
-    """Load and verify a checkpoint; every failure is one named error with what to do next."""
+def load_checkpoint(path: Path | str, *, check_card: bool = True, lazy: bool = False) -> Checkpoint:
+    """Load and verify a checkpoint; every failure is one named error with what to do next.
+
+    ``lazy``: build the network only when ``.model`` is first used (a ``WeightsMismatchError`` then comes
+    from there). The predictor loads lazily: with a verified ONNX cache for this file's sha256 it never
+    needs the network, and that cache exists only if the network was built from these exact bytes before.
+    """
     path = Path(path)
     if not path.is_file():
         raise WeightsMissingError(
@@ -158,12 +193,12 @@ def load_checkpoint(path: Path | str, *, check_card: bool = True) -> Checkpoint:
             f"{path} was made for {meta.architecture} with classes {list(meta.class_names)}; "
             f"ScalpScope needs googlenet with {list(CLASS_NAMES)}."
         )
-    backbone = build_backbone(len(meta.class_names), transform_input=meta.transform_input, init_weights=False)
-    try:
-        backbone.load_state_dict(payload["state_dict"])
-    except (RuntimeError, KeyError) as exc:
-        raise WeightsMismatchError(f"{path}: weights do not fit GoogLeNet with a 2-class head ({exc})") from exc
-    model = ScalpNet(backbone).eval()
-    return Checkpoint(model=model, meta=meta, sha256=sha, path=path, ood_state=dict(payload.get("ood") or {}))
+    state_dict = payload.get("state_dict")
+    if not isinstance(state_dict, dict):
+        raise WeightsMismatchError(f"{path}: no GoogLeNet weights in the file")
+    checkpoint = Checkpoint(meta, sha, path, state_dict=state_dict, ood_state=payload.get("ood"))
+    if not lazy:
+        checkpoint.model  # noqa: B018 - builds and checks the network now
+    return checkpoint
 
 

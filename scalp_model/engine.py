@@ -4,15 +4,23 @@ On CPU, ONNX Runtime runs GoogLeNet several times faster than eager torch. The O
 exported from the loaded checkpoint on first use, verified against torch on a fixed input, and
 cached by the checkpoint's sha256 — so there is never a second artefact to keep in sync by hand.
 Torch stays the engine for CUDA/MPS, training and pytorch-grad-cam.
+
+A cached export is written only after it passed verification, next to the sha256 of its own bytes
+(``*.onnx.sha256``). A later process that finds both matching serves it without building the torch
+network at all, so it never imports torchvision (which pulls in torch._dynamo: ~160 MB and ~2 s); a file
+changed since, or one without its mark, is rebuilt and verified again. ``EXPORT_VERSION`` is part of the
+name: bump it whenever the exported graph or the int8 recipe changes.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Union
 
 import numpy as np
 import torch
@@ -22,6 +30,13 @@ from .network import ScalpNet, ScalpNetWithMaps
 log = logging.getLogger(__name__)
 Outputs = tuple[np.ndarray, np.ndarray, np.ndarray]
 VERIFY_TOLERANCE = 1e-4  # on softmax probabilities
+EXPORT_VERSION = 2
+# The network, or a function that builds it: engines served from a verified cache never call it.
+ModelSource = Union[ScalpNet, Callable[[], ScalpNet]]
+
+
+def _builder(model: ModelSource) -> Callable[[], ScalpNet]:
+    return (lambda: model) if isinstance(model, torch.nn.Module) else model
 
 
 class Engine(Protocol):
@@ -96,38 +111,64 @@ class OnnxEngine:
         return logits, pooled, maps
 
     @classmethod
-    def for_checkpoint(cls, model: ScalpNet, sha256: str, cache_dir: Path | None = None) -> "OnnxEngine":
-        """Load the cached fp32 export for this checkpoint, or export, verify and cache it."""
-        cache = (cache_dir or default_cache_dir()) / f"{sha256}.onnx"
-        data = cache.read_bytes() if cache.is_file() else export_onnx(model)
+    def for_checkpoint(cls, model: ModelSource, sha256: str, cache_dir: Path | None = None) -> "OnnxEngine":
+        """The fp32 export of this checkpoint from the verified cache, or exported, verified and cached."""
+        cache = (cache_dir or default_cache_dir()) / f"{sha256}-v{EXPORT_VERSION}.onnx"
+        data = _verified_cache(cache)
+        if data is not None:
+            return cls(data)
+        build = _builder(model)
+        data = export_onnx(build())
         engine = cls(data)
-        verify_against_torch(engine, model)
+        verify_against_torch(engine, build())
         _store(cache, data)
         return engine
 
     @classmethod
-    def int8_for_checkpoint(cls, model: ScalpNet, sha256: str, ranges: dict[str, list[float]],
+    def int8_for_checkpoint(cls, model: ModelSource, sha256: str, ranges: dict[str, list[float]],
                             cache_dir: Path | None = None) -> "OnnxEngine":
         """The int8 model rebuilt from the checkpoint's recorded activation ranges (cached, verified)."""
         from .quantize import prepared_fp32, quantized_model
 
-        cache = (cache_dir or default_cache_dir()) / f"{sha256}-int8.onnx"
-        data = cache.read_bytes() if cache.is_file() else quantized_model(prepared_fp32(export_onnx(model)), ranges)
+        cache = (cache_dir or default_cache_dir()) / f"{sha256}-v{EXPORT_VERSION}-int8.onnx"
+        data = _verified_cache(cache)
+        if data is not None:
+            return cls(data, name="onnxruntime-cpu-int8")
+        build = _builder(model)
+        data = quantized_model(prepared_fp32(export_onnx(build())), ranges)
         engine = cls(data, name="onnxruntime-cpu-int8")
-        verify_int8(engine, model)
+        verify_int8(engine, build())
         _store(cache, data)
         return engine
 
 
+def _mark(cache: Path) -> Path:
+    return cache.with_name(cache.name + ".sha256")
+
+
+def _verified_cache(cache: Path) -> bytes | None:
+    """The cached bytes if they are exactly what was verified and stored, else None."""
+    try:
+        data, mark = cache.read_bytes(), _mark(cache).read_text().strip()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != mark:
+        log.warning("%s changed since it was verified; rebuilding it", cache.name)
+        return None
+    return data
+
+
 def _store(cache: Path, data: bytes) -> None:
-    """Write a verified export into the cache atomically; a read-only home must not stop inference."""
-    if cache.is_file():
-        return
+    """Write a verified export and then its mark, each atomically; a read-only home must not stop inference.
+
+    A reader between the two writes finds bytes and mark disagreeing and rebuilds: never a wrong model.
+    """
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(cache)
+        for path, content in ((cache, data), (_mark(cache), hashlib.sha256(data).hexdigest().encode())):
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_bytes(content)
+            tmp.replace(path)
     except OSError as exc:
         log.warning("could not cache the ONNX export in %s: %s", cache.parent, exc)
 
@@ -172,7 +213,7 @@ def _photo_input(image) -> np.ndarray:  # noqa: ANN001 - PIL image
     return model_input(image, 224, IMAGENET_MEAN, IMAGENET_STD)
 
 
-def select_engine(model: ScalpNet, sha256: str, device: torch.device, backend: str = "auto",
+def select_engine(model: ModelSource, sha256: str, device: torch.device, backend: str = "auto",
                   precision: str = "auto", quantization: dict | None = None) -> Engine:
     """ONNX Runtime for CPU inference when available (int8 where the checkpoint allows); torch otherwise.
 
@@ -189,14 +230,14 @@ def select_engine(model: ScalpNet, sha256: str, device: torch.device, backend: s
             raise ValueError("SCALPSCOPE_BACKEND=onnx runs on the CPU only; set SCALPSCOPE_DEVICE=cpu")
         if precision == "int8":
             raise ValueError("SCALPSCOPE_PRECISION=int8 runs in ONNX Runtime on the CPU only")
-        return TorchEngine(model, device)
+        return TorchEngine(_builder(model)(), device)
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
         if backend == "onnx" or precision == "int8":
             raise
         log.info("onnxruntime not installed; using torch on CPU")
-        return TorchEngine(model, device)
+        return TorchEngine(_builder(model)(), device)
     if precision != "fp32":
         engine = _int8_engine(model, sha256, quantization or {}, required=precision == "int8")
         if engine is not None:
@@ -204,7 +245,7 @@ def select_engine(model: ScalpNet, sha256: str, device: torch.device, backend: s
     return OnnxEngine.for_checkpoint(model, sha256)
 
 
-def _int8_engine(model: ScalpNet, sha256: str, quantization: dict, required: bool) -> Engine | None:
+def _int8_engine(model: ModelSource, sha256: str, quantization: dict, required: bool) -> Engine | None:
     from .quantize import QuantizationUnavailable, accepted
 
     ok, why = accepted(quantization)

@@ -7,11 +7,14 @@ out-of-scope gate need.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
-from torchvision.models import GoogLeNet, GoogLeNet_Weights, googlenet
-from torchvision.models.googlenet import GoogLeNetOutputs
+
+if TYPE_CHECKING:  # imported where a network is built: ``import torchvision`` pulls in torch._dynamo (~160 MB)
+    from torchvision.models import GoogLeNet
+    from torchvision.models.googlenet import GoogLeNetOutputs
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -66,6 +69,8 @@ class ScalpNet(nn.Module):
 
 def build_backbone(num_classes: int = 2, *, transform_input: bool = False, init_weights: bool = True) -> GoogLeNet:
     """A GoogLeNet without auxiliary heads and with a fresh ``num_classes`` head."""
+    from torchvision.models import googlenet
+
     net = googlenet(weights=None, aux_logits=False, transform_input=transform_input, init_weights=init_weights)
     net.fc = nn.Linear(net.fc.in_features, num_classes)
     return net
@@ -85,6 +90,8 @@ def build_scalpnet(num_classes: int = 2, *, init: str = "scratch") -> tuple[Scal
     if init == "scratch":
         return ScalpNet(build_backbone(num_classes)), False
     if init == "imagenet":
+        from torchvision.models import GoogLeNet_Weights, googlenet
+
         # torchvision insists on aux_logits=True while loading these weights and drops the aux heads
         # afterwards when the argument was not given; passing aux_logits=False is refused.
         net = googlenet(weights=GoogLeNet_Weights.IMAGENET1K_V1)

@@ -95,19 +95,30 @@ class Predictor:
         self.meta: ModelMeta = checkpoint.meta
         self.sha256 = checkpoint.sha256
         self.device = resolve_device(str(device) if device is not None else None)
-        self.model = checkpoint.model.to(self.device).eval()
-        self.engine: Engine = select_engine(self.model, self.sha256, self.device, backend or settings.BACKEND.get(),
-                                            precision or settings.PRECISION.get(), self.meta.quantization)
+        self._model: ScalpNet | None = None
+        self._model_lock = threading.Lock()
         self._explain_model: ScalpNet | None = None
         self._copy_lock = threading.Lock()
+        # A function, not the network: served from a verified ONNX cache, the network is never built.
+        self.engine: Engine = select_engine(lambda: self.model, self.sha256, self.device,
+                                            backend or settings.BACKEND.get(), precision or settings.PRECISION.get(),
+                                            self.meta.quantization)
         if self.meta.cam_target_layer != "inception5b":
             raise ValueError("the one-pass map needs cam_target_layer='inception5b'")
 
     @classmethod
     def from_path(cls, path: Path | str | None = None, device: str | None = None,
                   backend: str | None = None, precision: str | None = None) -> "Predictor":
-        return cls(load_checkpoint(path or settings.weights_path()), device=device, backend=backend,
+        return cls(load_checkpoint(path or settings.weights_path(), lazy=True), device=device, backend=backend,
                    precision=precision)
+
+    @property
+    def model(self) -> ScalpNet:
+        """The torch network on this predictor's device, built on first use (maps of other layers, CUDA)."""
+        with self._model_lock:
+            if self._model is None:
+                self._model = self.checkpoint.model.to(self.device).eval()
+            return self._model
 
     @property
     def version(self) -> str:

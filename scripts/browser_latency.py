@@ -126,6 +126,27 @@ def cpu_seconds(marker: str) -> float:
     return total
 
 
+def server_memory_mb(marker: str = "streamlit run") -> dict[str, float]:
+    """Resident memory of the serving process (the largest process whose command line has ``marker``), in MB:
+    now, its peak, and the anonymous and file-backed parts (shared libraries are file-backed and shared
+    between app processes on one host). Linux only (/proc)."""
+    best: dict[str, float] = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            if not proc.name.isdigit() or marker not in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(
+                    errors="replace"):
+                continue
+            fields = dict(line.split(":", 1) for line in (proc / "status").read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        values = {name: int(fields[key].split()[0]) / 1024 for name, key in
+                  (("rss_mb", "VmRSS"), ("peak_mb", "VmHWM"), ("anon_mb", "RssAnon"), ("file_mb", "RssFile"))
+                  if key in fields}
+        if values.get("rss_mb", 0) > best.get("rss_mb", 0):
+            best = values
+    return best
+
+
 def summary(phases: list[tuple[float, float]]) -> dict[str, float]:
     samples = [a + b for a, b in phases]
     ordered = sorted(samples)
@@ -165,6 +186,7 @@ async def measure(url: str, photos: list[Path], args: argparse.Namespace) -> dic
             result["single"] = await phase(browser, url, photos[:1], args.rounds)
             if args.sessions > 1:
                 result["concurrent"] = await phase(browser, url, photos[:args.sessions], args.concurrent_rounds)
+            result["server_memory"] = server_memory_mb()
         finally:
             await browser.close()
     return result
@@ -192,11 +214,15 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        s, c = result["single"], result["concurrent"]
+        s = result["single"]
         print(f"browser: {result['browser']}")
         print(f"one session:  n={s['n']}  p50 {s['p50_s']:.2f} s  p95 {s['p95_s']:.2f} s  (goal p50 ≤ 1 s)")
-        print(f"{c['sessions']} at once:   n={c['n']}  p50 {c['p50_s']:.2f} s  p95 {c['p95_s']:.2f} s  "
-              f"(goal p95 ≤ 3 s); wall {c['wall_s']:.1f} s")
+        if "concurrent" in result:
+            c = result["concurrent"]
+            print(f"{c['sessions']} at once:   n={c['n']}  p50 {c['p50_s']:.2f} s  p95 {c['p95_s']:.2f} s  "
+                  f"(goal p95 ≤ 3 s); wall {c['wall_s']:.1f} s")
+        print("serving process, MB: " + ", ".join(f"{k[:-3]} {v:.0f}" for k, v in result["server_memory"].items())
+              + "  (goal ≤ 1 GB)")
     return 0
 
 

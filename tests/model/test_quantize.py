@@ -3,7 +3,6 @@ app uses it only where the recorded held-out figures allow."""
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from scalp_model import quantize
 from scalp_model.card import read_card_summary
 from scalp_model.checkpoint import card_path, load_checkpoint
 from scalp_model.commands.quantize import quantize_checkpoint
-from scalp_model.engine import OnnxEngine, TorchEngine, export_onnx, select_engine
+from scalp_model.engine import EXPORT_VERSION, OnnxEngine, TorchEngine, export_onnx, select_engine
 from scalp_model.network import IMAGENET_MEAN, IMAGENET_STD
 from scalp_model.predictor import Predictor
 from scalp_model.preprocess import model_input
@@ -72,7 +71,7 @@ def test_auto_uses_int8_only_when_the_recorded_change_is_within_tolerance(calibr
     monkeypatch.setenv("SCALPSCOPE_CACHE_DIR", str(tmp_path))
     cpu = torch.device("cpu")
     assert select_engine(net, "1" * 64, cpu, "auto", "auto", _accepted(ranges)).name == "onnxruntime-cpu-int8"
-    assert (tmp_path / "onnx" / ("1" * 64 + "-int8.onnx")).is_file()
+    assert (tmp_path / "onnx" / f"{'1' * 64}-v{EXPORT_VERSION}-int8.onnx").is_file()
     too_far = _accepted(ranges, change=-0.02)
     assert select_engine(net, "2" * 64, cpu, "auto", "auto", too_far).name == "onnxruntime-cpu"
     assert select_engine(net, "3" * 64, cpu, "auto", "auto", {}).name == "onnxruntime-cpu"
@@ -170,7 +169,7 @@ def test_shipped_int8_figures_reproduce_on_the_heldout_photos(shared_data: Path)
 
     ckpt = load_checkpoint(DEFAULT_WEIGHTS)
     fp32 = Predictor(ckpt, device="cpu", precision="fp32").engine
-    int8 = Predictor(replace(ckpt), device="cpu", precision="int8").engine
+    int8 = Predictor(load_checkpoint(DEFAULT_WEIGHTS), device="cpu", precision="int8").engine
     heldout, test = compare(ckpt, shared_data / "scalp", fp32, int8)
     recorded = ckpt.meta.quantization
     assert heldout["auc_change"] == pytest.approx(recorded["heldout"]["auc_change"], abs=1e-6)
