@@ -103,10 +103,6 @@ class Checkpoint:
                 self._state_dict = None
             return self._model
 
-    @property
-    def model_built(self) -> bool:
-        return self._model is not None
-
 
 def _build_model(state_dict: dict[str, torch.Tensor], meta: ModelMeta, path: Path | None) -> ScalpNet:
     backbone = build_backbone(len(meta.class_names), transform_input=meta.transform_input, init_weights=False)
