@@ -36,12 +36,12 @@ PHOTO_ADVICE = ("**For a useful photo**\n- part the hair so the affected skin is
                 "- fill the frame with the scalp, one area per photo, no face")
 
 
-def check_photos(photos: list[tuple[str, bytes, str]]) -> dict:
-    """Decoded picture and quality report (or the error) per file content; reruns do not decode again."""
+def check_photos(photos: list[tuple[str, bytes, str]]) -> list:
+    """Decoded picture and quality report (or the error) of each photo, in order; reruns do not decode again."""
     previous = st.session_state.get("nc_checked", {})
+    keys = [hashlib.sha256(data).hexdigest() for _, data, _ in photos]
     checked = {}
-    for _, data, _ in photos:
-        key = hashlib.sha256(data).hexdigest()
+    for key, (_, data, _) in zip(keys, photos):
         if key not in previous:
             try:
                 decoded = decode_image(data)
@@ -50,7 +50,7 @@ def check_photos(photos: list[tuple[str, bytes, str]]) -> dict:
                 previous[key] = exc
         checked[key] = previous[key]
     st.session_state["nc_checked"] = checked  # forget photos that were removed
-    return checked
+    return [checked[key] for key in keys]
 
 
 def history_from_state() -> dict:
@@ -74,10 +74,9 @@ def photos_from_state() -> list[tuple[str, bytes, str]]:
     return photos
 
 
-def usable_photos(photos: list[tuple[str, bytes, str]], checked: dict) -> list[tuple]:
-    """(bytes, origin, decoded, quality) of the photos that could be read."""
-    results = [(data, origin, checked[hashlib.sha256(data).hexdigest()]) for _, data, origin in photos]
-    return [(data, origin, *result) for data, origin, result in results
+def usable_photos(photos: list[tuple[str, bytes, str]], checked: list) -> list[tuple]:
+    """(bytes, origin, decoded, quality) of the photos that could be read (``checked``: from check_photos)."""
+    return [(data, origin, *result) for (_, data, origin), result in zip(photos, checked)
             if not isinstance(result, ScalpScopeError)]
 
 
@@ -218,8 +217,7 @@ if st.toggle("Take a photo with this device's camera", key="nc_use_camera"):
 
 photos = photos_from_state()
 checked = check_photos(photos)
-for name, data, _ in photos:
-    result = checked[hashlib.sha256(data).hexdigest()]
+for (name, _, _), result in zip(photos, checked):
     with st.container(border=True):
         if isinstance(result, ScalpScopeError):
             st.markdown(f"**{name}**")

@@ -84,21 +84,19 @@ class Checkpoint:
     engine comes from a verified ONNX cache never imports torchvision (see ``scalp_model.engine``).
     """
 
-    def __init__(self, meta: ModelMeta, sha256: str, path: Path | None, *, model: ScalpNet | None = None,
-                 state_dict: dict[str, torch.Tensor] | None = None,
+    def __init__(self, meta: ModelMeta, sha256: str, path: Path | None, state_dict: dict[str, torch.Tensor],
                  ood_state: dict[str, torch.Tensor] | None = None) -> None:
-        if model is None and state_dict is None:
-            raise ValueError("a Checkpoint needs a model or its state_dict")
         self.meta, self.sha256, self.path = meta, sha256, path
         self.ood_state = dict(ood_state or {})
-        self._model, self._state_dict = model, state_dict
+        self._model: ScalpNet | None = None
+        self._state_dict: dict[str, torch.Tensor] | None = state_dict
         self._lock = threading.Lock()
 
     @property
     def model(self) -> ScalpNet:
         with self._lock:
             if self._model is None:
-                assert self._state_dict is not None
+                assert self._state_dict is not None  # dropped only once the network holds the weights
                 self._model = _build_model(self._state_dict, self.meta, self.path)
                 self._state_dict = None
             return self._model
@@ -192,7 +190,7 @@ def load_checkpoint(path: Path | str, *, check_card: bool = True, lazy: bool = F
     state_dict = payload.get("state_dict")
     if not isinstance(state_dict, dict):
         raise WeightsMismatchError(f"{path}: no GoogLeNet weights in the file")
-    checkpoint = Checkpoint(meta, sha, path, state_dict=state_dict, ood_state=payload.get("ood"))
+    checkpoint = Checkpoint(meta, sha, path, state_dict, ood_state=payload.get("ood"))
     if not lazy:
         checkpoint.model  # noqa: B018 - builds and checks the network now
     return checkpoint

@@ -35,8 +35,8 @@ EXPORT_VERSION = 2
 ModelSource = Union[ScalpNet, Callable[[], ScalpNet]]
 
 
-def _builder(model: ModelSource) -> Callable[[], ScalpNet]:
-    return (lambda: model) if isinstance(model, torch.nn.Module) else model
+def _network(model: ModelSource) -> ScalpNet:
+    return model if isinstance(model, torch.nn.Module) else model()
 
 
 class Engine(Protocol):
@@ -117,10 +117,10 @@ class OnnxEngine:
         data = _verified_cache(cache)
         if data is not None:
             return cls(data)
-        build = _builder(model)
-        data = export_onnx(build())
+        net = _network(model)
+        data = export_onnx(net)
         engine = cls(data)
-        verify_against_torch(engine, build())
+        verify_against_torch(engine, net)
         _store(cache, data)
         return engine
 
@@ -134,10 +134,10 @@ class OnnxEngine:
         data = _verified_cache(cache)
         if data is not None:
             return cls(data, name="onnxruntime-cpu-int8")
-        build = _builder(model)
-        data = quantized_model(prepared_fp32(export_onnx(build())), ranges)
+        net = _network(model)
+        data = quantized_model(prepared_fp32(export_onnx(net)), ranges)
         engine = cls(data, name="onnxruntime-cpu-int8")
-        verify_int8(engine, build())
+        verify_int8(engine, net)
         _store(cache, data)
         return engine
 
@@ -230,14 +230,14 @@ def select_engine(model: ModelSource, sha256: str, device: torch.device, backend
             raise ValueError("SCALPSCOPE_BACKEND=onnx runs on the CPU only; set SCALPSCOPE_DEVICE=cpu")
         if precision == "int8":
             raise ValueError("SCALPSCOPE_PRECISION=int8 runs in ONNX Runtime on the CPU only")
-        return TorchEngine(_builder(model)(), device)
+        return TorchEngine(_network(model), device)
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
         if backend == "onnx" or precision == "int8":
             raise
         log.info("onnxruntime not installed; using torch on CPU")
-        return TorchEngine(_builder(model)(), device)
+        return TorchEngine(_network(model), device)
     if precision != "fp32":
         engine = _int8_engine(model, sha256, quantization or {}, required=precision == "int8")
         if engine is not None:

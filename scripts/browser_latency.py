@@ -30,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -107,38 +108,38 @@ async def session(browser, url: str, photo: Path, rounds: int,
         await context.close()
 
 
-def cpu_seconds(marker: str) -> float:
-    """CPU seconds used so far by processes whose command line contains ``marker`` (and their reaped children).
+def process_files(marker: str, name: str) -> Iterator[str]:
+    """The text of /proc/PID/``name`` for every process whose command line contains ``marker`` (Linux only).
 
-    Linux only (/proc). Browser tabs are child processes that the browser reaps, so they count too.
+    Processes that end while being read are skipped.
     """
-    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            if marker not in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
-                continue
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            if marker in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                yield (proc / name).read_text()
         except OSError:
             continue
-        total += sum(int(v) for v in fields[11:15]) / tick  # utime, stime, cutime, cstime
-    return total
+
+
+def cpu_seconds(marker: str) -> float:
+    """CPU seconds used so far by processes whose command line contains ``marker`` (and their reaped children).
+
+    Browser tabs are child processes that the browser reaps, so they count too.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    return sum(sum(int(v) for v in stat.rsplit(")", 1)[1].split()[11:15]) / tick  # utime, stime, cutime, cstime
+               for stat in process_files(marker, "stat"))
 
 
 def server_memory_mb(marker: str = "streamlit run") -> dict[str, float]:
     """Resident memory of the serving process (the largest process whose command line has ``marker``), in MB:
     now, its peak, and the anonymous and file-backed parts (shared libraries are file-backed and shared
-    between app processes on one host). Linux only (/proc)."""
+    between app processes on one host)."""
     best: dict[str, float] = {}
-    for proc in Path("/proc").iterdir():
-        try:
-            if not proc.name.isdigit() or marker not in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(
-                    errors="replace"):
-                continue
-            fields = dict(line.split(":", 1) for line in (proc / "status").read_text().splitlines() if ":" in line)
-        except OSError:
-            continue
+    for status in process_files(marker, "status"):
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         values = {name: int(fields[key].split()[0]) / 1024 for name, key in
                   (("rss_mb", "VmRSS"), ("peak_mb", "VmHWM"), ("anon_mb", "RssAnon"), ("file_mb", "RssFile"))
                   if key in fields}

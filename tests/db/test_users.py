@@ -57,6 +57,9 @@ def test_lockout_after_repeated_failures(database: Database, clinicians) -> None
     with pytest.raises(AccountLockedError) as still_locked:
         login(database, "alice", TEST_PASSWORD, now + timedelta(minutes=1))
     assert str(still_locked.value) == str(InvalidCredentialsError()) == SIGN_IN_FAILED  # no hint that alice exists
+    # The message states the policy in words; it must say what db.users enforces.
+    assert f"after {MAX_FAILED_LOGINS} failed attempts" in SIGN_IN_FAILED
+    assert f"for {LOCKOUT.total_seconds() / 60:.0f} minutes" in SIGN_IN_FAILED
     assert login(database, "bob", TEST_PASSWORD, now).username == "bob"  # others unaffected
     assert login(database, "alice", TEST_PASSWORD, now + LOCKOUT + timedelta(seconds=1)).username == "alice"
     with database.session() as s:
