@@ -39,12 +39,13 @@ class HeldBack:
     def measure(self, student, size: int) -> dict[str, float]:
         from .patient_distill import standardise
 
+        was_training = student.training
         student.eval()
         f, l, t = [], [], []
         for i in range(0, len(self.views), 64):
             out = student(standardise(resize(self.views[i:i + 64].float() / 255, size)))
             f.append(out[0]), l.append(out[1]), t.append(out[2])
-        student.train()
+        student.train(was_training)
         f, l, t = torch.cat(f), torch.cat(l), torch.cat(t)
         sst = ((self.feats - self.feats.mean(0)) ** 2).sum()
         r2 = 1 - ((f - self.feats) ** 2).sum() / sst
@@ -61,6 +62,7 @@ def student_probe_cv(student, images_uint8: torch.Tensor, labels: np.ndarray, gr
     """CV AUC of a linear probe on the student's pooled features (whole photo + mirror, averaged) per size."""
     from .patient_distill import standardise
 
+    was_training = student.training
     student.eval()
     out = {}
     for size in sizes:
@@ -69,5 +71,5 @@ def student_probe_cv(student, images_uint8: torch.Tensor, labels: np.ndarray, gr
             x = standardise(whole_views(images_uint8[i:i + 32], size))
             feats.append(((student.pooled(x) + student.pooled(x.flip(3))) / 2).numpy())
         out[f"probe_{size}"] = cross_validate(np.concatenate(feats), labels, groups, sources, seeds=seeds).to_dict()
-    student.train()
+    student.train(was_training)
     return out

@@ -51,7 +51,7 @@ def teacher_targets(teacher: OnnxTeacher, corpus: Corpus, args: argparse.Namespa
     """Feature mean/std over random views, and the scalp probe (weights on standardised features, logit mean/std)."""
     from .crossval import probe
 
-    idx = torch.randint(len(corpus), (2048,), generator=gen)
+    idx = torch.randint(len(corpus), (args.stats_views,), generator=gen)
     feats = torch.cat([teacher.outputs(make_views(corpus.images[idx[i:i + 128]], args.teacher_size, policy, gen))[0]
                        for i in range(0, len(idx), 128)])
     mean, std = feats.mean(0), feats.std(0) + 1e-3
@@ -131,6 +131,7 @@ class Run:
         self.run_dir = Path(args.run_dir)
         self.gen = torch.Generator().manual_seed(args.seed)
         self.policy = ViewPolicy(area=tuple(args.area), rotate=args.rotate, jitter=args.jitter, mixup_p=args.mixup)
+        torch.manual_seed(args.seed)  # the student's initial weights
         self.student = FunctionMatchingStudent().to(memory_format=torch.channels_last)
         self.ema = copy.deepcopy(self.student).eval()
         self.opt = torch.optim.AdamW(self.student.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -204,7 +205,8 @@ def split_pool(corpus: Corpus, held_share: float, seed: int) -> tuple[np.ndarray
     """Indices: training pool of unlabelled pictures, held-back pictures (never trained on), scalp training photos."""
     rng = np.random.default_rng(seed)
     other = np.flatnonzero(corpus.scalp_labels < 0)
-    held = np.sort(rng.choice(other, size=max(64, int(held_share * len(other))), replace=False))
+    n_held = max(int(held_share * len(other)), min(64, len(other) // 4))
+    held = np.sort(rng.choice(other, size=n_held, replace=False))
     pool = np.setdiff1d(other, held)
     return pool, held, np.flatnonzero(corpus.scalp_labels >= 0)
 
@@ -238,7 +240,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--kd-temperature", type=float, default=1.0)
     p.add_argument("--task-weight", type=float, default=1.0)
     p.add_argument("--probe-c", type=float, default=0.1)
-    p.add_argument("--probe-views", type=int, default=8)
+    p.add_argument("--probe-views", type=int, default=8, help="augmented views per scalp photo for the teacher probe")
+    p.add_argument("--stats-views", type=int, default=2048, help="views for the teacher features' mean and std")
     p.add_argument("--area", type=float, nargs=2, default=(0.25, 1.0))
     p.add_argument("--rotate", type=float, default=90.0)
     p.add_argument("--jitter", type=float, default=0.25)
@@ -264,7 +267,7 @@ def merge_saved(args: argparse.Namespace) -> argparse.Namespace:
     for source in (Path(args.run_dir) / STATE, Path(args.milestone) if args.milestone else None):
         if source and source.is_file():
             saved = torch.load(source, map_location="cpu", weights_only=False)["args"]
-            merged = dict(saved)
+            merged = {**vars(args), **saved}  # settings added since the run started keep their defaults
             for key in RUNTIME_KEYS + ("run_dir", "milestone", "set"):
                 merged[key] = getattr(args, key)
             args = argparse.Namespace(**merged)

@@ -95,13 +95,15 @@ def build_corpus(scalp_dir: Path, extra_dirs: Sequence[Path], *, size: int = 192
 class ViewPolicy:
     """Ranges of the random view. ``area``: share of the square kept by the crop; ``aspect``: crop w/h;
     ``rotate``: degrees either way; ``jitter``: brightness/contrast/saturation ± share;
-    ``mixup_p``: share of views blended with another image of the batch (weight uniform in [0, 1])."""
+    ``mixup_p``: share of views blended with another image of the batch (weight uniform in [0, 1]);
+    ``flip``: mirror half of the views."""
 
     area: tuple[float, float] = (0.25, 1.0)
     aspect: tuple[float, float] = (3 / 4, 4 / 3)
     rotate: float = 90.0
     jitter: float = 0.25
     mixup_p: float = 0.5
+    flip: bool = True
 
 
 def _uniform(n: int, low: float, high: float, gen: torch.Generator) -> torch.Tensor:
@@ -115,7 +117,7 @@ def affine_params(n: int, policy: ViewPolicy, gen: torch.Generator) -> torch.Ten
     cx = (area.sqrt() * (log_aspect / 2).exp()).clamp(max=1.0)
     cy = (area.sqrt() / (log_aspect / 2).exp()).clamp(max=1.0)
     angle = _uniform(n, -policy.rotate, policy.rotate, gen) * math.pi / 180
-    flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
+    flip = torch.where(torch.rand(n, generator=gen) < (0.5 if policy.flip else 0.0), -1.0, 1.0)
     tx = _uniform(n, -1, 1, gen) * (1 - cx)
     ty = _uniform(n, -1, 1, gen) * (1 - cy)
     cos, sin = angle.cos(), angle.sin()
