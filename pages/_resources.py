@@ -175,9 +175,8 @@ def submission_records(data: bytes, analysis: Analysis, overlay_png: bytes | Non
     jpeg, mime = sanitized_bytes(stored.image)
     width, height = stored.image.size
     decoded, prediction = analysis.decoded, analysis.prediction
-    capture = {"source": source, "format": decoded.format, "original_size": list(decoded.original_size),
-               "frames": decoded.frames, "exif_orientation": decoded.exif_orientation,
-               "quality": analysis.quality.to_dict()}
+    # format, size, orientation, the embedded colour profile and its conversion to sRGB, tolerated repairs
+    capture = {"source": source, **decoded.capture(), "quality": analysis.quality.to_dict()}
     image = NewImage(data=jpeg, mime=mime, width=width, height=height, capture=capture)
     new_prediction = NewPrediction(
         model_version=prediction.model_version, model_sha256=prediction.model_sha256,

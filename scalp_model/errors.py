@@ -18,6 +18,17 @@ class ImageTooLargeError(InvalidImageError):
     """The upload is too large in bytes or pixels to be processed safely."""
 
 
+class TruncatedImageError(InvalidImageError):
+    """The file itself ends before the picture does (not an upload problem: sending it again cannot help).
+
+    ``fraction_present``: the share of the picture's rows that the file holds intact, when it can be told.
+    """
+
+    def __init__(self, message: str, *, fraction_present: float | None = None) -> None:
+        super().__init__(message)
+        self.fraction_present = fraction_present
+
+
 class WeightsError(ScalpScopeError, RuntimeError):
     """The model checkpoint cannot be used."""
 

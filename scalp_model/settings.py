@@ -32,7 +32,11 @@ BACKEND = Setting("SCALPSCOPE_BACKEND", "auto", "Inference engine: auto (ONNX Ru
 PRECISION = Setting("SCALPSCOPE_PRECISION", "auto",
                     "CPU arithmetic: auto (int8 where the checkpoint's recorded held-out AUC change is ≤ 0.005), fp32 or int8.")
 
-ALL_SETTINGS: tuple[Setting, ...] = (WEIGHTS, DEVICE, MAX_UPLOAD_MB, MAX_PIXELS, BACKEND, PRECISION)
+MAX_LARGE_DECODES = Setting("SCALPSCOPE_MAX_LARGE_DECODES", "1",
+                            "Pictures of more than 16 megapixels (after JPEG reduced decoding) decoded at once per "
+                            "process; others wait.")
+
+ALL_SETTINGS: tuple[Setting, ...] = (WEIGHTS, DEVICE, MAX_UPLOAD_MB, MAX_PIXELS, BACKEND, PRECISION, MAX_LARGE_DECODES)
 
 
 def weights_path() -> Path:
@@ -45,3 +49,8 @@ def max_upload_bytes() -> int:
 
 def max_pixels() -> int:
     return int(MAX_PIXELS.get())
+
+
+def max_large_decodes() -> int:
+    """How many large pictures one process decodes at a time (at least 1)."""
+    return max(1, int(MAX_LARGE_DECODES.get()))
