@@ -81,7 +81,7 @@ def _text_tag(text: str) -> bytes:
     return b"text" + b"\0" * 4 + text.encode("ascii") + b"\0"
 
 
-def _assemble(space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
+def _assemble(space: bytes, tags: list[tuple[bytes, bytes]], device_class: bytes = b"mntr") -> bytes:
     table_size = 4 + 12 * len(tags)
     offset = 128 + table_size
     entries, blobs = [], b""
@@ -90,7 +90,7 @@ def _assemble(space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
         entries.append(struct.pack(">4sII", sig, offset + len(blobs), len(blob)))
         blobs += blob + b"\0" * pad
     size = 128 + table_size + len(blobs)
-    header = (struct.pack(">I", size) + b"lcms" + struct.pack(">I", 0x02100000) + b"mntr" + space + b"XYZ "
+    header = (struct.pack(">I", size) + b"lcms" + struct.pack(">I", 0x02100000) + device_class + space + b"XYZ "
               + struct.pack(">6H", 2026, 1, 1, 0, 0, 0) + b"acsp" + b"\0" * 4 + struct.pack(">I", 0)
               + b"\0" * 8 + b"\0" * 8 + struct.pack(">I", 0) + b"".join(_s15(v) for v in D50_XYZ)
               + b"test" + b"\0" * 16 + b"\0" * 28)
@@ -114,3 +114,33 @@ def gray_profile(gamma: float = 1.0, description: str = "Linear gray (generated)
     tags = [(b"desc", _desc_tag(description)), (b"cprt", _text_tag("generated for tests")),
             (b"wtpt", _xyz_tag(D50_XYZ)), (b"kTRC", _curve_tag(gamma))]
     return _assemble(b"GRAY", tags)
+
+
+def naive_cmyk_to_srgb(cmyk: tuple[int, int, int, int]) -> tuple[int, int, int]:
+    """What :func:`cmyk_profile` means: linear light R = 1 - (C + K) / 2, G = 1 - (M + K) / 2, B = 1 - (Y + K) / 2."""
+    c, m, y, k = (v / 255.0 for v in cmyk)
+    linear = np.array([1 - (c + k) / 2, 1 - (m + k) / 2, 1 - (y + k) / 2])
+    return tuple(int(round(v)) for v in srgb_encode(linear) * 255)  # type: ignore[return-value]
+
+
+def cmyk_profile(description: str = "Naive CMYK (generated)") -> bytes:
+    """An output (printer) profile whose A2B0 lut16 maps CMYK to XYZ as :func:`naive_cmyk_to_srgb` says.
+
+    That mapping is linear in C, M, Y and K (not a printer's, but exact): a CLUT of 2 points per input holds
+    it exactly whatever interpolation the colour engine uses within the cube.
+    """
+    to_xyz = _bradford(_xyz(D65), np.asarray(D50_XYZ)) @ rgb_to_xyz_matrix(SRGB)
+    clut = []
+    for c in (0, 1):  # the first input varies slowest
+        for m in (0, 1):
+            for y in (0, 1):
+                for k in (0, 1):
+                    xyz = to_xyz @ np.array([1 - (c + k) / 2, 1 - (m + k) / 2, 1 - (y + k) / 2])
+                    clut += [int(round(v * 32768)) for v in xyz]  # XYZ in lut16: 1.0 is 0x8000
+    identity = [1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0]
+    lut = (b"mft2" + b"\0" * 4 + struct.pack(">BBBB", 4, 3, 2, 0) + b"".join(_s15(v) for v in identity)
+           + struct.pack(">HH", 2, 2) + struct.pack(">8H", *[0, 65535] * 4) + struct.pack(f">{len(clut)}H", *clut)
+           + struct.pack(">6H", *[0, 65535] * 3))
+    tags = [(b"desc", _desc_tag(description)), (b"cprt", _text_tag("generated for tests")),
+            (b"wtpt", _xyz_tag(D50_XYZ)), (b"A2B0", lut)]
+    return _assemble(b"CMYK", tags, device_class=b"prtr")

@@ -231,6 +231,19 @@ def test_rgb_profiles_are_converted_to_srgb_in_every_container(fmt: str, kwargs:
         assert max(abs(g - w) for g, w in zip(got, want)) <= tolerance, (got, want)
 
 
+@pytest.mark.parametrize("fmt", ["JPEG", "TIFF"])
+def test_cmyk_profile_is_converted(fmt: str) -> None:
+    colours = ((0, 0, 0, 0), (0, 200, 200, 0), (30, 120, 140, 10), (100, 50, 0, 60))
+    buf = io.BytesIO()
+    _patch_image(colours, mode="CMYK").save(buf, format=fmt, icc_profile=colour_profiles.cmyk_profile(),
+                                             **({"quality": 95} if fmt == "JPEG" else {}))
+    decoded = decode_image(buf.getvalue())
+    assert decoded.colour_conversion == "converted to sRGB" and decoded.image.mode == "RGB"
+    for got, colour in zip(_patch_values(decoded.image, len(colours)), colours):
+        want = colour_profiles.naive_cmyk_to_srgb(colour)
+        assert max(abs(g - w) for g, w in zip(got, want)) <= 2, (colour, got, want)
+
+
 def test_gray_profile_is_converted() -> None:
     """A linear-light gray profile: stored level 128 is 50 % light, which sRGB writes as 188."""
     buf = io.BytesIO()
