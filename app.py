@@ -7,6 +7,7 @@ import streamlit as st
 
 from pages import _auth as auth
 from pages import _resources as res
+from security.text import plain
 
 st.set_page_config(page_title="ScalpScope", page_icon=":material/dermatology:", layout="wide")
 res.secrets()  # copies top-level secrets (DATABASE_URL, SCALPSCOPE_*) into the environment
@@ -34,7 +35,7 @@ with st.sidebar:
                "dermatologist. **Not a diagnosis. Not for emergencies.**")
     clinician = auth.current_clinician()
     if clinician is not None:
-        st.caption(f"Signed in as **{clinician.username}** ({clinician.role}"
+        st.caption(f"Signed in as **{plain(clinician.username)}** ({clinician.role}"
                    f"{', demo' if clinician.is_demo else ''})")
         st.button("Sign out", key="sign_out", on_click=auth.sign_out, icon=":material/logout:")
     if res.demo_mode():

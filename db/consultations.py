@@ -34,17 +34,28 @@ from db.models import (
     utcnow,
 )
 from db.users import Clinician
+from db.validation import check_choice, check_choices, check_text
 
 MIME_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 MAX_IMAGES = 10
 MAX_FREE_TEXT = 4000
+MAX_TREATMENT = 200  # consultations.previous_treatment is String(200)
+MAX_NOTES = 4000
+MAX_CONSENT_VERSION = 32
+# The answers the New consultation page offers; nothing else is stored (a modified client can send anything).
+AGE_BANDS = ("under 18", "18–39", "40–64", "65 or older")
+SEXES = ("female", "male", "other / prefer not to say")
+DURATIONS = ("under 4 weeks", "1–6 months", "6–12 months", "over a year")
+ITCH_LEVELS = ("none", "mild", "moderate", "severe")
+SCALP_SITES = ("hairline", "top", "back", "sides", "behind the ears", "whole scalp")
+SCALP_SITE_SEPARATOR = ", "
 OPEN_STATUSES = (Status.SUBMITTED, Status.IN_REVIEW)
 
 
 # --- inputs ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PatientHistory:
-    """What the patient reported. Short fields are free-form labels chosen by the app's widgets."""
+    """What the patient reported: fixed answers from the lists above, two free texts (checked at submit)."""
 
     image_source: str
     age_band: str | None = None
@@ -188,10 +199,17 @@ def _validate_submission(
 ) -> None:
     if not consent_version:
         raise ValidationError("A consultation needs the version of the consent the patient accepted.")
-    if history.image_source not in set(ImageSource):
-        raise ValidationError(f"image_source {history.image_source!r} is not one of {[s.value for s in ImageSource]}.")
-    if history.free_text and len(history.free_text) > MAX_FREE_TEXT:
-        raise ValidationError(f"The description is longer than {MAX_FREE_TEXT} characters.")
+    check_text("Consent version", consent_version, MAX_CONSENT_VERSION)
+    check_choice("Photos taken with", history.image_source, [s.value for s in ImageSource])
+    if history.image_source is None:
+        raise ValidationError("Photos taken with: choose one of the listed answers.")
+    check_choice("Age", history.age_band, AGE_BANDS)
+    check_choice("Sex", history.sex, SEXES)
+    check_choice("How long", history.duration, DURATIONS)
+    check_choice("Itch", history.itch, ITCH_LEVELS)
+    check_choices("Where on the scalp", history.scalp_site, SCALP_SITES, SCALP_SITE_SEPARATOR)
+    check_text("Treatments tried so far", history.previous_treatment, MAX_TREATMENT)
+    check_text("The description", history.free_text, MAX_FREE_TEXT, multiline=True)
     if not 1 <= len(images) <= MAX_IMAGES:
         raise ValidationError(f"A consultation needs 1 to {MAX_IMAGES} images, not {len(images)}.")
     if len(predictions) != len(images):
@@ -378,8 +396,8 @@ def record_review(
     now: datetime | None = None,
 ) -> Review:
     """in_review -> reviewed, by the clinician who claimed it; the notes are shown to the patient."""
-    if diagnosis not in set(Diagnosis):
-        raise ValidationError(f"Diagnosis {diagnosis!r} is not one of {[d.value for d in Diagnosis]}.")
+    check_choice("Diagnosis", diagnosis, [d.value for d in Diagnosis])
+    check_text("Notes for the patient", notes, MAX_NOTES, multiline=True)
     now = now or utcnow()
     consultation = _transition(
         session,

@@ -44,7 +44,15 @@ from sqlalchemy.orm import Session
 
 from db import audit
 from db.codes import ALPHABET, CODE_SYMBOLS, GROUP, code_pepper
-from db.consultations import NewPrediction, compute_triage
+from db.consultations import (
+    AGE_BANDS,
+    DURATIONS,
+    ITCH_LEVELS,
+    SCALP_SITES,
+    SEXES,
+    NewPrediction,
+    compute_triage,
+)
 from db.engine import Database
 from db.errors import ValidationError
 from db.models import Base, Consultation, ConsultImage, Diagnosis, Prediction, Review, Status, User, utcnow
@@ -62,11 +70,7 @@ THRESHOLD = 0.5
 UNCERTAIN_MARGIN = 0.1
 
 # The answers offered by pages/new_consultation.py, so demo rows look like real ones in the review page.
-AGE_BANDS = ("under 18", "18–39", "40–64", "65 or older")
-SEXES = ("female", "male", "other / prefer not to say")
-DURATIONS = ("under 4 weeks", "1–6 months", "6–12 months", "over a year")
-ITCH = ("none", "mild", "moderate", "severe")
-SITES = ("hairline", "top", "back", "sides", "behind the ears", "whole scalp")
+ITCH, SITES = ITCH_LEVELS, SCALP_SITES  # the answers the New consultation page offers
 TREATMENTS = (
     "ketoconazole shampoo",
     "coal tar shampoo",

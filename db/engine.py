@@ -19,7 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import settings
@@ -29,6 +29,7 @@ from db.errors import (
     DatabaseError,
     DatabaseUnavailableError,
     MigrationRequiredError,
+    ValidationError,
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -63,11 +64,20 @@ def _classify(exc: DBAPIError) -> DatabaseError | None:
     return None
 
 
+# A value the database itself refused (PostgreSQL: NUL in text, a string longer than its column, a number
+# out of range). The data functions check their input first; this is the net under them.
+DATA_REFUSED = ("The database refused a value: it is too long or holds characters that cannot be stored "
+                "(such as NUL). Nothing was saved; correct the text and try again.")
+
+
 @contextmanager
 def translate_errors() -> Iterator[None]:
-    """Re-raise driver OperationalErrors (and missing-table errors) as named :mod:`db.errors`."""
+    """Re-raise driver OperationalErrors (and missing-table errors) as named :mod:`db.errors`;
+    a refused value (``DataError``) becomes a :class:`ValidationError` with a plain message."""
     try:
         yield
+    except DataError as exc:
+        raise ValidationError(DATA_REFUSED) from exc
     except (OperationalError, ProgrammingError) as exc:
         named = _classify(exc)
         if named is None:

@@ -52,6 +52,7 @@ from db.models import (
     utcnow,
 )
 from db.users import Clinician
+from db.validation import check_text
 
 UNAIDED, AIDED = 1, 2
 PASS_NAMES = {UNAIDED: "unaided", AIDED: "aided"}
@@ -227,6 +228,7 @@ def _validate_cases(cases: Sequence[NewStudyCase]) -> None:
             raise ValidationError(f"Case {case.source_ref!r}: p_psoriasis {case.p_psoriasis!r} is not in [0, 1].")
         if not case.source_ref or len(case.source_ref) > 255:
             raise ValidationError("Each case needs a source reference of 1 to 255 characters.")
+        check_text("A case's source reference", case.source_ref, 255)
 
 
 def _load_users(session: Session, user_ids: Iterable[int]) -> list[User]:
@@ -266,6 +268,7 @@ def create_study(
     name = (name or "").strip()
     if not 1 <= len(name) <= MAX_NAME_LENGTH:
         raise ValidationError(f"Give the study a name of 1 to {MAX_NAME_LENGTH} characters.")
+    check_text("The study name", name, MAX_NAME_LENGTH)
     if source not in set(StudySource):
         raise ValidationError(f"Source {source!r} is not one of {[s.value for s in StudySource]}.")
     if not 0 <= washout_days <= MAX_WASHOUT_DAYS:

@@ -17,6 +17,7 @@ import streamlit as st
 from db import audit
 from db.users import Clinician, authenticate, get_clinician, list_clinicians
 from pages import _resources as res
+from security.text import plain
 
 _KEY = "auth_session"
 _NOTICE_KEY = "auth_notice"
@@ -120,6 +121,6 @@ def _oidc_sign_in() -> None:
     if clinician is not None:
         _start(clinician, "oidc")
         st.rerun()
-    st.error(f"Your organisation account ({st.user.get('email') or name or 'unknown'}) is not linked to a "
-             f"ScalpScope clinician account. Ask an operator to create the account '{name}'.")
+    st.error(f"Your organisation account ({plain(st.user.get('email') or name or 'unknown')}) is not linked to a "
+             f"ScalpScope clinician account. Ask an operator to create the account '{plain(name)}'.")
     st.button("Sign out of the organisation account", key="sign_out_oidc", on_click=st.logout)

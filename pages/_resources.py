@@ -32,6 +32,7 @@ from scalp_model.errors import ScalpScopeError, WeightsError
 from scalp_model.predictor import Analysis, Predictor
 from scalp_model.preprocess import decode_image, sanitized_bytes
 from scalp_model.settings import Setting
+from security.text import plain
 
 log = logging.getLogger("scalpscope.app")
 
@@ -144,9 +145,10 @@ def show_error(exc: BaseException, *, operator: bool = False) -> None:
         st.error("ScalpScope cannot do this right now because of a problem on our side. "
                  "Please try again later; nothing you sent has been stored.", icon=":material/error:")
         with st.expander("Details for the site operator"):
-            st.write(str(exc))
+            st.write(plain(exc))
     else:
-        st.error(str(exc), icon=":material/error:")
+        # Messages may quote what someone typed (a study name, a file name): never rendered as Markdown.
+        st.error(plain(exc), icon=":material/error:")
 
 
 @contextmanager

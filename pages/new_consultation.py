@@ -5,7 +5,17 @@ import hashlib
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from db.consultations import MAX_FREE_TEXT, submit_consultation
+from db.consultations import (
+    AGE_BANDS,
+    DURATIONS,
+    ITCH_LEVELS,
+    MAX_FREE_TEXT,
+    MAX_TREATMENT,
+    SCALP_SITE_SEPARATOR,
+    SCALP_SITES,
+    SEXES,
+    submit_consultation,
+)
 from db.models import utcnow
 from scalp_model.errors import ScalpScopeError
 from scalp_model.predictor import Analysis, Predictor
@@ -14,6 +24,7 @@ from scalp_model.quality import assess_quality
 from pages import _report as report
 from pages import _resources as res
 from pages import _views as views
+from security.text import plain
 
 MAX_PHOTOS = 3
 # The browser's picker offers these; the MIME types also stop Streamlit from re-checking the file *name* on
@@ -58,7 +69,7 @@ def history_from_state() -> dict:
     state = st.session_state
     return {
         "age_band": state.get("nc_age"), "sex": state.get("nc_sex"), "duration": state.get("nc_duration"),
-        "itch": state.get("nc_itch"), "scalp_site": ", ".join(state.get("nc_sites") or []) or None,
+        "itch": state.get("nc_itch"), "scalp_site": SCALP_SITE_SEPARATOR.join(state.get("nc_sites") or []) or None,
         "previous_treatment": (state.get("nc_treatment") or "").strip() or None,
         "image_source": state.get("nc_source") or next(iter(SOURCES)),
         "free_text": (state.get("nc_text") or "").strip() or None,
@@ -198,14 +209,12 @@ with st.container(border=True):
 
 st.subheader("1. About your scalp")
 left, right = st.columns(2)
-left.selectbox("Age", ["under 18", "18–39", "40–64", "65 or older"], index=None, key="nc_age")
-right.selectbox("Sex", ["female", "male", "other / prefer not to say"], index=None, key="nc_sex")
-left.selectbox("How long have you had it?", ["under 4 weeks", "1–6 months", "6–12 months", "over a year"],
-               index=None, key="nc_duration")
-right.selectbox("Itch", ["none", "mild", "moderate", "severe"], index=None, key="nc_itch")
-st.multiselect("Where on the scalp?", ["hairline", "top", "back", "sides", "behind the ears", "whole scalp"],
-               key="nc_sites")
-st.text_input("Treatments tried so far (shampoos, lotions…)", max_chars=200, key="nc_treatment")
+left.selectbox("Age", AGE_BANDS, index=None, key="nc_age")
+right.selectbox("Sex", SEXES, index=None, key="nc_sex")
+left.selectbox("How long have you had it?", DURATIONS, index=None, key="nc_duration")
+right.selectbox("Itch", ITCH_LEVELS, index=None, key="nc_itch")
+st.multiselect("Where on the scalp?", SCALP_SITES, key="nc_sites")
+st.text_input("Treatments tried so far (shampoos, lotions…)", max_chars=MAX_TREATMENT, key="nc_treatment")
 st.radio("Photos taken with", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="nc_source")
 st.text_area("Anything else the dermatologist should know?", max_chars=MAX_FREE_TEXT, key="nc_text")
 
@@ -220,13 +229,13 @@ checked = check_photos(photos)
 for (name, _, _), result in zip(photos, checked):
     with st.container(border=True):
         if isinstance(result, ScalpScopeError):
-            st.markdown(f"**{name}**")
+            st.markdown(f"**{plain(name)}**")
             res.show_error(result)
             continue
         decoded, quality = result
         thumbnail, feedback = st.columns([1, 3])
         thumbnail.image(decoded.image, width=160)
-        feedback.markdown(f"**{name}** · {decoded.original_size[0]}×{decoded.original_size[1]} px")
+        feedback.markdown(f"**{plain(name)}** · {decoded.original_size[0]}×{decoded.original_size[1]} px")
         if quality.ok:
             feedback.success("Sharp and well lit.", icon=":material/check:")
         else:

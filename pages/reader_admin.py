@@ -14,6 +14,7 @@ from db.reader_study import (
 from db.users import list_clinicians
 from pages import _resources as res
 from pages import _study as study
+from security.text import plain
 
 SOURCES = {StudySource.CONSULTATIONS: "Reviewed consultations", StudySource.FOLDER: "Image folder on the server"}
 
@@ -27,7 +28,7 @@ notice = st.session_state.pop("ra_notice", None)
 if notice:
     st.success(notice, icon=":material/check_circle:")
 for problem in st.session_state.pop("ra_skipped", []):
-    st.warning(f"Skipped {problem}", icon=":material/image_not_supported:")
+    st.warning(f"Skipped {plain(problem)}", icon=":material/image_not_supported:")
 with res.friendly_errors(operator=True), res.get_database().begin() as session:
     # Demo accounts (seed-demo's reviewers cannot even sign in) are offered only in demo mode.
     accounts = {c.id: c for c in list_clinicians(session) if res.demo_mode() or not c.is_demo}
@@ -63,7 +64,7 @@ if st.button("Create study", type="primary", key="ra_create", icon=":material/ad
                                                                  else "."))
         st.stop()
     if name.strip() in {s.name for s in studies}:
-        st.error(f"A study called '{name.strip()}' exists already; choose another name.")
+        st.error(f"A study called '{plain(name)}' exists already; choose another name.")
         st.stop()
     bar = st.progress(0.0, text="Collecting the images…")
     with res.friendly_errors(operator=True):
@@ -86,7 +87,7 @@ if st.button("Create study", type="primary", key="ra_create", icon=":material/ad
                                    model_version=predictor.version, model_sha256=predictor.sha256,
                                    threshold=predictor.meta.threshold, seed=None if seed is None else int(seed),
                                    washout_days=float(washout))
-    st.session_state["ra_notice"] = (f"Study '{created.name}' created: {len(cases)} cases, {len(readers)} readers"
+    st.session_state["ra_notice"] = (f"Study '{plain(created.name)}' created: {len(cases)} cases, {len(readers)} readers"
                                      + (f", {len(problems)} unreadable images skipped." if problems else "."))
     st.session_state["ra_skipped"] = problems
     st.session_state["ra_reset"] = True
@@ -111,6 +112,7 @@ more = columns[1].multiselect("Invite more readers", [i for i in accounts if acc
 if columns[2].button("Invite", key="ra_invite", disabled=not more, width="stretch"):
     with res.friendly_errors(operator=True), res.get_database().begin() as session:
         added = invite_readers(session, admin, target, more)
-    st.session_state["ra_notice"] = f"Invited {', '.join(added) or 'nobody new'} to '{by_id[target].name}'."
+    st.session_state["ra_notice"] = (f"Invited {plain(', '.join(added)) or 'nobody new'} to "
+                                     f"'{plain(by_id[target].name)}'.")
     st.rerun()
 st.page_link("pages/reader_results.py", label="See the results", icon=":material/monitoring:")

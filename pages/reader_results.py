@@ -5,6 +5,7 @@ import streamlit as st
 from db.reader_study import list_studies, load_study, readings_csv, record_export
 from pages import _resources as res
 from pages import _study as study
+from security.text import plain
 from scalp_model.reader_stats import PASS_LABELS, analyse, roc_figure
 
 PASS_TEXT = {1: "without the model", 2: "with the model"}
@@ -23,7 +24,7 @@ def p_text(p: float | None) -> str:
 
 
 def performance_row(who: str, setting: str, read: int, total: int, perf) -> dict:
-    return {"Reader": who, "Setting": setting, "Cases read": f"{read} of {total}", "AUC": number(perf.auc),
+    return {"Reader": plain(who), "Setting": setting, "Cases read": f"{read} of {total}", "AUC": number(perf.auc),
             "AUC 95% CI": interval(perf.auc_ci), "Sensitivity": number(perf.sensitivity),
             "Specificity": number(perf.specificity), "Cohen's κ": number(perf.kappa)}
 
@@ -65,7 +66,7 @@ st.table(pd.DataFrame(rows), hide_index=True)
 
 st.subheader("Without vs with the model")
 st.table(pd.DataFrame([{
-    "Reader": c.reader, "Cases read twice": str(c.cases), "AUC without": number(c.auc_unaided),
+    "Reader": plain(c.reader), "Cases read twice": str(c.cases), "AUC without": number(c.auc_unaided),
     "AUC with": number(c.auc_aided), "Difference": number(c.difference), "z": number(c.z, 2),
     "p (paired DeLong)": p_text(c.p_value),
 } for c in results.comparisons]), hide_index=True)

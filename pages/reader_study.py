@@ -11,6 +11,7 @@ from db.reader_study import AIDED, ReadingOrderError, next_step, record_reading,
 from pages import _auth as auth
 from pages import _resources as res
 from pages import _views as views
+from security.text import plain
 
 CONFIDENCE_HELP = "1 = a guess, 3 = fairly sure, 5 = certain."
 
@@ -36,7 +37,7 @@ if not studies:
 by_id = {p.study_id: p for p in studies}
 if len(studies) == 1:
     chosen = studies[0]
-    st.caption(f"Study: **{chosen.study_name}**")
+    st.caption(f"Study: **{plain(chosen.study_name)}**")
 else:
     open_first = next((i for i, p in enumerate(studies) if not p.finished), 0)
     chosen = by_id[st.selectbox("Study", list(by_id), index=open_first, format_func=lambda i: describe(by_id[i]),

@@ -7,6 +7,7 @@ from db.models import Diagnosis, Status, utcnow
 from pages import _auth as auth
 from pages import _resources as res
 from pages import _views as views
+from security.text import plain
 
 AGREES = {"yes": True, "no": False, "not sure": None}
 
@@ -30,7 +31,7 @@ if c is None or c.public_id != public_id:
 
 st.title(f"Consultation {c.public_id}")
 st.caption(f"Submitted {c.created_at:%Y-%m-%d %H:%M} UTC · waiting {views.format_duration(utcnow() - c.created_at)}"
-           f" · {views.STATUS_SHORT[c.status]}" + (f" by {c.claimed_by.username}" if c.claimed_by else "")
+           f" · {views.STATUS_SHORT[c.status]}" + (f" by {plain(c.claimed_by.username)}" if c.claimed_by else "")
            + (" · demo data" if c.is_demo else ""))
 photos_column, side_column = st.columns([3, 2], gap="large")
 with photos_column:
@@ -57,16 +58,18 @@ with photos_column:
                 st.caption("Photo quality: " + ", ".join(i.replace("_", " ") for i in issues))
 
 side_column.subheader("History")
+# st.table renders Markdown in its cells: every answer is shown as escaped plain text.
 side_column.table(pd.DataFrame(
-    {"Patient's answer": [c.age_band, c.sex, c.duration, c.itch, c.scalp_site, c.previous_treatment,
-                          c.image_source, f"version {c.consent_version}"]},
+    {"Patient's answer": [plain(value) if value else "—" for value in (
+        c.age_band, c.sex, c.duration, c.itch, c.scalp_site, c.previous_treatment, c.image_source,
+        f"version {c.consent_version}")]},
     index=["Age", "Sex", "Duration", "Itch", "Scalp site", "Treatments tried", "Photos from", "Consent"],
-).fillna("—"))
+))
 if c.free_text:
     side_column.markdown("**In the patient's words**")
     side_column.text(c.free_text)
 for review in c.reviews:
-    side_column.markdown(f"**Review by {review.clinician.username}** ({review.created_at:%Y-%m-%d %H:%M} UTC): "
+    side_column.markdown(f"**Review by {plain(review.clinician.username)}** ({review.created_at:%Y-%m-%d %H:%M} UTC): "
                          f"{views.label(review.diagnosis)}")
     side_column.text(review.notes or "(no notes)")
 side_column.subheader("Dermatologist's review")
@@ -76,7 +79,7 @@ if c.status in (Status.REVIEWED, Status.CLOSED):
     side_column.page_link("pages/queue.py", label="Back to the queue", icon=":material/inbox:")
     st.stop()
 if c.status == Status.IN_REVIEW and c.claimed_by_id != clinician.id and not clinician.is_admin:
-    reviewer = c.claimed_by.username if c.claimed_by else "Another clinician"
+    reviewer = plain(c.claimed_by.username) if c.claimed_by else "Another clinician"
     side_column.warning(f"{reviewer} is reviewing this consultation.")
     st.stop()
 

@@ -49,11 +49,11 @@ def new_prediction(p: float = 0.7, *, uncertain: bool = False, out_of_scope: boo
 
 HISTORY = {
     "image_source": "phone",
-    "age_band": "30-39",
+    "age_band": "18–39",  # fixed answers: one of the lists in db.consultations
     "sex": "female",
-    "duration": "months",
+    "duration": "1–6 months",
     "itch": "moderate",
     "previous_treatment": "ketoconazole shampoo",
-    "scalp_site": "vertex",
+    "scalp_site": "top, back",
     "free_text": "flaky patches SECRET-TEXT",
 }

@@ -79,7 +79,7 @@ def test_image_and_overlay_bytes_round_trip(database: Database, clinicians) -> N
     [
         ({"images": []}, "1 to 10 images"),
         ({"consent_version": ""}, "consent"),
-        ({"history": {**HISTORY, "image_source": "camera"}}, "image_source"),
+        ({"history": {**HISTORY, "image_source": "camera"}}, "Photos taken with"),
         ({"history": {**HISTORY, "email": "x"}}, "Unknown history"),
         ({"predictions": []}, "one prediction"),
     ],
