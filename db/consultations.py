@@ -128,6 +128,15 @@ def compute_triage(predictions: Sequence[NewPrediction | None]) -> Triage:
 
 
 # --- submit ----------------------------------------------------------------------------------------
+def new_public_id() -> str:
+    """A random 96-bit id for URLs and exports; it never starts with '-' or '_' (a leading '-' reads as a
+    formula in a spreadsheet and as an option on a command line)."""
+    while True:
+        public_id = secrets.token_urlsafe(12)
+        if public_id[0].isalnum():
+            return public_id
+
+
 def submit_consultation(
     session: Session,
     history: PatientHistory | Mapping[str, Any],
@@ -149,7 +158,7 @@ def submit_consultation(
     code, code_hash = issue_code(session)
     triage = compute_triage(predictions)
     consultation = Consultation(
-        public_id=secrets.token_urlsafe(12),
+        public_id=new_public_id(),
         access_code_hash=code_hash,
         status=Status.SUBMITTED,
         priority=triage.priority,

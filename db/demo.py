@@ -52,6 +52,7 @@ from db.consultations import (
     SEXES,
     NewPrediction,
     compute_triage,
+    new_public_id,
 )
 from db.engine import Database
 from db.errors import ValidationError
@@ -281,7 +282,7 @@ def _plan_one(
     code = random_code()
     sites = rng.sample(SITES, rng.choice((1, 1, 2)))
     consultation = {
-        "public_id": secrets.token_urlsafe(12),
+        "public_id": new_public_id(),
         "status": status.value,
         "priority": triage.priority,
         "max_p_psoriasis": triage.max_p_psoriasis,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from db.consultations import MIME_EXTENSIONS
 from db.errors import ValidationError
 from db.models import Consultation, ConsultImage, Diagnosis, Review, Status
+from security.exports import safe_row
 
 TRAINING_LABELS = (Diagnosis.PSORIASIS, Diagnosis.SEBORRHEIC_DERMATITIS)
 GROUPS_HEADER = ("file", "label", "group", "source")
@@ -71,7 +72,7 @@ def export_training(session: Session, directory: str | Path, *, include_demo: bo
             relative = f"{diagnosis}/{public_id}_{image.position}{MIME_EXTENSIONS[image.mime]}"
             (directory / relative).write_bytes(image.data)
             session.expunge(image)  # keep memory flat on large exports
-            writer.writerow((relative, diagnosis, public_id, source))
+            writer.writerow(safe_row((relative, diagnosis, public_id, source)))  # an id may start with '-'
             per_label[diagnosis] += 1
             groups.add(public_id)
     return ExportSummary(directory, sum(per_label.values()), len(groups), per_label)

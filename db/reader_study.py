@@ -53,6 +53,7 @@ from db.models import (
 )
 from db.users import Clinician
 from db.validation import check_text
+from security.exports import safe_row
 
 UNAIDED, AIDED = 1, 2
 PASS_NAMES = {UNAIDED: "unaided", AIDED: "aided"}
@@ -618,16 +619,20 @@ CSV_COLUMNS = ("study", "reader", "pass", "pass_name", "sequence", "case", "case
 
 
 def readings_csv(data: StudyData) -> str:
-    """Every reading as CSV (one row each; ``score`` is :func:`ordinal_score`; ``case`` is 1-based)."""
+    """Every reading as CSV (one row each; ``score`` is :func:`ordinal_score`; ``case`` is 1-based).
+
+    Text cells that a spreadsheet would evaluate (a study named ``=HYPERLINK(..)``) are neutralised.
+    """
     p_model = {c.case_id: c.p_psoriasis for c in data.cases}
     refs = {c.case_id: c.source_ref for c in data.cases}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in data.readings:
-        writer.writerow([data.name, r.reader, r.pass_number, PASS_NAMES[r.pass_number], r.sequence, r.position + 1,
-                         refs[r.case_id], r.truth, r.diagnosis, r.confidence, r.score, f"{p_model[r.case_id]:.6f}",
-                         "" if r.seconds is None else f"{r.seconds:.3f}", r.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")])
+        writer.writerow(safe_row([
+            data.name, r.reader, r.pass_number, PASS_NAMES[r.pass_number], r.sequence, r.position + 1,
+            refs[r.case_id], r.truth, r.diagnosis, r.confidence, r.score, f"{p_model[r.case_id]:.6f}",
+            "" if r.seconds is None else f"{r.seconds:.3f}", r.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")]))
     return out.getvalue()
 
 
