@@ -36,7 +36,8 @@ from .augment import training_augment
 from .card import write_card
 from .checkpoint import (POSITIVE_CLASS, Checkpoint, ModelMeta, load_checkpoint, save_checkpoint,
                          softmax_positive)
-from .data import ImageDataset, Sample, load_image, scan_dataset, select, split_by_group
+from .data import (ImageDataset, Sample, SkippedFiles, folder_images, load_image, readable_samples, scan_dataset,
+                   select, split_by_group)
 from .evaluate import evaluate_checkpoint
 from .metrics import auc_ci, fit_temperature, nll, threshold_for_sensitivity
 from .network import ScalpNet, build_scalpnet
@@ -160,8 +161,20 @@ def loss_function(kind: str, weights: torch.Tensor | None):
 # ----------------------------------------------------------------------------------------------- data
 def load_data(args: argparse.Namespace, meta: ModelMeta, resume_split: dict | None = None
               ) -> tuple[list[Sample], dict[str, list[str]]]:
-    samples = scan_dataset(args.data_dir, meta.class_names)
+    """The readable labelled images of ``args.data_dir`` and their split.
+
+    Hidden and system files are left out and a file that cannot be decoded is skipped (before the split is
+    drawn); both are listed on stderr with their count.
+    """
+    skipped = SkippedFiles()
+    samples = readable_samples(args.data_dir, scan_dataset(args.data_dir, meta.class_names, skipped), skipped)
+    if skipped:
+        print(skipped.summary(), file=sys.stderr)
+    if not samples:
+        raise TrainingError(f"no readable image in {args.data_dir}")
     split = resume_split or split_by_group(samples, tuple(args.split), seed=args.seed)
+    if resume_split:
+        split = {name: [f for f in files if f in {s.file for s in samples}] for name, files in split.items()}
     for name in ("train", "val"):
         labels = {s.label for s in select(samples, split[name])}
         if len(labels) < 2:
@@ -247,9 +260,7 @@ def ood_report(model: ScalpNet, meta: ModelMeta, state: dict, ood_dirs: Sequence
 
     out: dict[str, dict[str, Any]] = {}
     for d in ood_dirs:
-        from .teacher import _folder_images  # local import: the teacher module is optional at inference
-
-        files = _folder_images(Path(d))
+        files = folder_images(Path(d))
         rng = np.random.default_rng(seed)
         if limit and len(files) > limit:
             files = [files[i] for i in sorted(rng.choice(len(files), limit, replace=False))]
@@ -322,6 +333,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--no-harmonise", dest="harmonise", action="store_false", help="turn off source harmonisation")
     a("--no-flip", dest="flip", action="store_false", help="turn off horizontal flips")
     a("--target-sensitivity", type=float, default=0.95, help="threshold chosen on validation for this sensitivity (default 0.95)")
+    a("--calibrate", choices=("validation", "cv"), default="validation",
+      help="fit temperature and threshold on the validation split (default) or, for a linear probe alone, on "
+           "group k-fold out-of-fold scores of the training split; cv also records the recipe's cross-validation")
+    a("--cv-reference", action="append", default=[], metavar="NAME=FILE",
+      help="with --calibrate cv: a 'crossval --json' report to list beside this model in the card (repeatable)")
     a("--uncertain-band", type=float, default=0.1, help="|p - threshold| below this is flagged uncertain (default 0.1)")
     a("--ood-dir", action="append", default=[], help="folder of out-of-scope images to report the gate's rejection rate on (repeatable)")
     a("--ood-limit", type=int, default=300, help="at most this many images per --ood-dir (default 300; 0 = all)")
@@ -444,12 +460,15 @@ def finish(args, model: ScalpNet, meta: ModelMeta, samples, split, train_ds, val
     positive = meta.positive_index
     val_labels = np.array([s.label for s in val_ds.samples])
     val_logits, val_pooled = predict(model, val_ds, device)
-    temperature = fit_temperature(val_logits, val_labels)
-    val_probs = softmax_positive(val_logits.astype(np.float64), positive, temperature)
-    y_val = (val_labels == positive).astype(int)
-    threshold = threshold_for_sensitivity(y_val, val_probs, args.target_sensitivity)
     plain_train = ImageDataset(args.data_dir, train_ds.samples, size=meta.input_size, mean=meta.mean, std=meta.std)
     _, train_pooled = predict(model, plain_train, device)
+    if getattr(args, "calibrate", "validation") == "cv":
+        temperature, threshold = cv_calibration(train_pooled, train_ds.samples, positive, args)
+    else:
+        temperature = fit_temperature(val_logits, val_labels)
+        val_probs = softmax_positive(val_logits.astype(np.float64), positive, temperature)
+        y_val = (val_labels == positive).astype(int)
+        threshold = threshold_for_sensitivity(y_val, val_probs, args.target_sensitivity)
     ood_state = fit_gate(train_pooled, args.ood_components)
     val_scores = gate_scores(val_pooled, ood_state)
     ood_threshold = float(np.quantile(val_scores, args.ood_pass))
@@ -475,6 +494,8 @@ def finish(args, model: ScalpNet, meta: ModelMeta, samples, split, train_ds, val
     metrics["ood"] = {"components": args.ood_components, "val_pass_rate": round(float((val_scores <= ood_threshold).mean()), 4),
                       "rejection": ood}
     metrics["best_epoch"] = best_epoch
+    if getattr(args, "calibrate", "validation") == "cv":
+        metrics["cross_validation"] = recipe_cross_validation(ckpt, args)
     meta = ModelMeta(**{**meta.__dict__, "metrics": _jsonable(metrics)})
     sha = save_checkpoint(out, ckpt.model.cpu(), meta, ood_state)
     card = write_card(out, meta, sha)  # written after the file, carrying its sha256
@@ -488,6 +509,44 @@ def finish(args, model: ScalpNet, meta: ModelMeta, samples, split, train_ds, val
     if args.quantize:
         quantize_after_training(out, Path(args.data_dir))
     return 0
+
+
+def cv_calibration(train_pooled: np.ndarray, samples, positive: int, args) -> tuple[float, float]:
+    """Temperature and threshold from group k-fold out-of-fold scores of the linear probe on the training split
+    (more photos than the validation split's ~16, none of them validation or test)."""
+    from .training.crossval import calibration_from_scores, out_of_fold_scores
+
+    if args.epochs != 0 or args.head_init != "linear-probe":
+        raise TrainingError("--calibrate cv applies to a linear probe alone (--head-init linear-probe --epochs 0)")
+    y = np.array([int(s.label == positive) for s in samples])
+    scores = out_of_fold_scores(train_pooled, y, [s.group for s in samples], seed=args.seed)
+    temperature, threshold = calibration_from_scores(scores, y, args.target_sensitivity)
+    print(f"calibration from training-split CV: temperature {temperature:.3f}, threshold {threshold:.4f}")
+    return temperature, threshold
+
+
+def recipe_cross_validation(ckpt, args) -> dict[str, Any]:
+    """The shipped recipe (linear probe on this trunk, calibrated inside each fold) under group k-fold CV on the
+    whole labelled folder, plus reference rows (teacher probes...) from ``crossval --json`` files."""
+    from .training.crossval import recipe_report
+    from .training.features import googlenet_features, scalp_set
+
+    samples, images, labels = scalp_set(Path(args.data_dir))
+    feats = googlenet_features(ckpt.model, images, ckpt.meta)
+    report = recipe_report(feats, labels, [s.group for s in samples], [s.source for s in samples],
+                           target_sensitivity=args.target_sensitivity)
+    report["features"] = "GoogLeNet trunk of this checkpoint at 224 px"
+    references = []
+    for item in args.cv_reference:
+        name, _, path = item.partition("=")
+        ref = json.loads(Path(path).read_text())
+        references.append({"name": name, "features": ref.get("features"), "mean": ref["mean"],
+                           "first_seed": ref["per_seed"][0]})
+    report["references"] = references
+    mean = report["mean"]["overall"]
+    print(f"recipe CV on {len(labels)} photos: AUC {mean['auc']:.3f}, sensitivity {mean['sensitivity']:.3f}, "
+          f"specificity {mean['specificity']:.3f}, ECE {mean['ece']:.3f}")
+    return report
 
 
 def quantize_after_training(out: Path, data_dir: Path) -> None:

@@ -77,3 +77,72 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, groups: Sequence[st
     labels = np.asarray(labels)
     return summarise(labels, sources, [out_of_fold_scores(features, labels, groups, folds=folds, seed=s, c=c)
                                        for s in seeds])
+
+
+def calibration_from_scores(scores: np.ndarray, labels: np.ndarray, target_sensitivity: float) -> tuple[float, float]:
+    """(temperature, threshold) from out-of-fold decision scores: P = sigmoid(score / T) with T minimising the
+    NLL (LBFGS, :func:`scalp_model.metrics.fit_temperature`), and the highest threshold on P whose sensitivity
+    reaches ``target_sensitivity`` (:func:`scalp_model.metrics.threshold_for_sensitivity`)."""
+    from ..metrics import fit_temperature, threshold_for_sensitivity
+
+    logits = np.stack([np.zeros_like(scores), scores], axis=1)
+    t = fit_temperature(logits, labels)
+    return t, threshold_for_sensitivity(labels, sigmoid(scores / t), target_sensitivity)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
+
+
+def recipe_out_of_fold(features: np.ndarray, labels: np.ndarray, groups: Sequence[str], *, folds: int = 5,
+                       seed: int = 0, c: float = 0.1, target_sensitivity: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated probabilities (N,) and decisions (N,) of the *whole* shipped recipe, out of fold.
+
+    In each outer training fold an inner group CV gives out-of-fold scores that fix the temperature and the
+    threshold (as ``train --calibrate cv`` does on the training split); the probe refitted on the whole outer
+    training fold then scores the held-out fold. Nothing of a held-out fold takes part in any choice for it.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    labels = np.asarray(labels)
+    groups = np.asarray(groups)
+    probs, decisions = np.zeros(len(labels)), np.zeros(len(labels), dtype=int)
+    for train, held in StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(features, labels, groups):
+        inner = out_of_fold_scores(features[train], labels[train], groups[train], folds=folds, seed=seed, c=c)
+        t, threshold = calibration_from_scores(inner, labels[train], target_sensitivity)
+        p = sigmoid(probe(c).fit(features[train], labels[train]).decision_function(features[held]) / t)
+        probs[held], decisions[held] = p, (p >= threshold).astype(int)
+    return probs, decisions
+
+
+def recipe_report(features: np.ndarray, labels: np.ndarray, groups: Sequence[str], sources: Sequence[str], *,
+                  seeds: Sequence[int] = (0, 1, 2), folds: int = 5, c: float = 0.1,
+                  target_sensitivity: float = 0.95) -> dict[str, Any]:
+    """AUC, sensitivity, specificity (at each fold's own threshold) and ECE of the recipe, pooled out of fold,
+    per seed and averaged; the first seed's figures with CIs, overall and ``dermnet_thumb`` vs ``dermnet_thumb``."""
+    from ..metrics import ece, wilson
+
+    labels = np.asarray(labels)
+    same = np.asarray([s == SAME_SOURCE for s in sources])
+    per_seed = []
+    for seed in seeds:
+        probs, dec = recipe_out_of_fold(features, labels, groups, folds=folds, seed=seed, c=c,
+                                        target_sensitivity=target_sensitivity)
+        row: dict[str, Any] = {"seed": seed}
+        for name, mask in (("overall", np.ones(len(labels), bool)), ("same_source", same)):
+            y, p, d = labels[mask], probs[mask], dec[mask]
+            if len(set(y.tolist())) < 2:
+                continue
+            tp, fn = int(((d == 1) & (y == 1)).sum()), int(((d == 0) & (y == 1)).sum())
+            tn, fp = int(((d == 0) & (y == 0)).sum()), int(((d == 1) & (y == 0)).sum())
+            auc, ci = auc_ci(y, p)
+            row[name] = {"n": int(len(y)), "auc": round(auc, 4), "auc_ci": [round(v, 4) for v in ci],
+                         "sensitivity": round(tp / (tp + fn), 4), "sensitivity_ci": [round(v, 4) for v in wilson(tp, tp + fn)],
+                         "specificity": round(tn / (tn + fp), 4), "specificity_ci": [round(v, 4) for v in wilson(tn, tn + fp)],
+                         "ece": round(ece(y, p), 4)}
+        per_seed.append(row)
+    mean = {name: {k: round(float(np.mean([r[name][k] for r in per_seed])), 4)
+                   for k in ("auc", "sensitivity", "specificity", "ece")}
+            for name in ("overall", "same_source") if all(name in r for r in per_seed)}
+    return {"folds": folds, "seeds": list(seeds), "probe_c": c, "target_sensitivity": target_sensitivity,
+            "mean": mean, "per_seed": per_seed}
