@@ -258,7 +258,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help=f"change a stage setting of a resumed run: {', '.join(STAGE_KEYS)}")
     p.add_argument("--export", default=None, help="write the EMA student's GoogLeNet trunk (.pth for 'train --init') and stop")
-    p.add_argument("--no-train", action="store_true", help="only measure (evaluation) and export")
+    p.add_argument("--no-train", action="store_true", help="only measure (held-back views, student probe CV), no training")
     return p.parse_args(argv)
 
 
@@ -307,6 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     run = Run(args, say)
     say(run.restore())
+    if args.export:  # no corpus, no teacher: just the EMA student's trunk
+        save_trunk(run.ema, Path(args.export))
+        say(f"wrote the EMA student's trunk to {args.export} (step {run.step}, {run.seconds / 3600:.2f} h of training)")
+        return 0
     corpus, split = build_corpus(Path(args.scalp_dir), [Path(d) for d in args.extra], size=args.corpus_size,
                                  split_seed=args.split_seed, log=say)
     pool, held, scalp = split_pool(corpus, args.held_share, args.seed)
@@ -327,10 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         record(entry)
         say(json.dumps(entry))
 
-    if args.export:
-        save_trunk(run.ema, Path(args.export))
-        say(f"wrote the EMA student's trunk to {args.export} (step {run.step})")
-    if args.no_train or args.export:
+    if args.no_train:
         evaluate()
         return 0
 

@@ -98,3 +98,12 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path: Path) -> None:
             assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after resuming"
     steps = [e["step"] for e in a["log"] if e["kind"] == "eval"]
     assert steps == [0]  # the held-back measures were logged once, at the start of the run
+    trunk = tmp_path / "student.pth"
+    exported = subprocess.run(_command(interrupted, scalp, extra, final) + ["--export", str(trunk)], cwd=REPO,
+                              env=env, capture_output=True, text=True, timeout=300)
+    assert exported.returncode == 0, exported.stderr
+    from scalp_model.network import build_scalpnet
+
+    net, transform_input = build_scalpnet(init=str(trunk))
+    assert transform_input is False
+    assert torch.equal(net.backbone.conv1.conv.weight, a["ema"]["net.backbone.conv1.conv.weight"])
