@@ -2,10 +2,19 @@
 
 Actions are a closed list so a typo fails loudly, and ``detail`` is checked against keys that could
 carry secrets or patient free text.
+
+Each event says who (``actor``), what (``action``, ``consultation_id``, ``detail``), when (``created_at``)
+and, for requests from a browser, from where: ``detail["client"]`` (the client's address) and
+``detail["session"]`` (a one-way reference to the browser session, never the session id itself, which is a
+bearer credential). The web app registers :func:`set_origin_provider` once, so every data function that
+records an event picks up the origin of the request it runs for; command lines have none. A caller may
+also pass ``origin=`` explicitly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +36,8 @@ ACTIONS = frozenset(
         "user.create",
         "user.login",
         "user.login_failed",
+        "user.logout",
+        "user.unlock",
         "export.training",
         "demo.seed",
         "study.create",
@@ -34,6 +45,8 @@ ACTIONS = frozenset(
         "study.reading",
         "study.results_view",
         "study.export",
+        "study.case_view",
+        "study.folder_refused",
     }
 )
 SYSTEM = "system"
@@ -42,6 +55,34 @@ ANONYMOUS = "anonymous"
 FORBIDDEN_DETAIL_KEYS = frozenset(
     {"code", "access_code", "password", "password_hash", "free_text", "notes", "previous_treatment"}
 )
+
+
+ORIGIN_KEYS = ("client", "session")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from: the client's address and a one-way reference to its browser session."""
+
+    client: str | None = None
+    session: str | None = None
+
+    def detail(self) -> dict[str, str]:
+        return {key: value for key, value in (("client", self.client), ("session", self.session)) if value}
+
+
+_origin_provider: Callable[[], Origin | None] | None = None
+
+
+def set_origin_provider(provider: Callable[[], Origin | None] | None) -> None:
+    """Register the function that tells :func:`record` the origin of the current request (None: none)."""
+    global _origin_provider
+    _origin_provider = provider
+
+
+def current_origin() -> Origin | None:
+    """The origin of the request being served, when a provider is registered and knows one."""
+    return _origin_provider() if _origin_provider is not None else None
 
 
 def clinician_actor(username: str) -> str:
@@ -55,14 +96,20 @@ def record(
     *,
     consultation_id: int | None = None,
     detail: dict[str, Any] | None = None,
+    origin: Origin | None = None,
 ) -> AuditEvent:
-    """Add one event to the caller's unit of work (it commits or rolls back with it)."""
+    """Add one event to the caller's unit of work (it commits or rolls back with it).
+
+    ``origin`` (default: :func:`current_origin`) adds ``client`` and ``session`` to ``detail``.
+    """
     if action not in ACTIONS:
         raise ValidationError(f"Unknown audit action {action!r}; allowed: {sorted(ACTIONS)}.")
     leaked = FORBIDDEN_DETAIL_KEYS.intersection(detail or {})
     if leaked:
         raise ValidationError(f"Audit detail must not contain {sorted(leaked)}.")
-    event = AuditEvent(actor=actor, action=action, consultation_id=consultation_id, detail=detail or {})
+    origin = origin if origin is not None else current_origin()
+    detail = {**(detail or {}), **(origin.detail() if origin is not None else {})}
+    event = AuditEvent(actor=actor, action=action, consultation_id=consultation_id, detail=detail)
     session.add(event)
     return event
 

@@ -338,6 +338,11 @@ def list_queue(
     return QueuePage(items, QueueCursor.after_row(items[-1]) if more else None)
 
 
+def record_queue_view(session: Session, clinician: Clinician, *, page: int, rows: int) -> None:
+    """Audit one queue listing: it shows triage data of many patients, so it is a read like opening one."""
+    audit.record(session, clinician.actor, "queue.view", detail={"page": page, "rows": rows})
+
+
 def queue_counts(session: Session) -> dict[str, int]:
     """Number of consultations per status (every status present, zero included)."""
     counts = dict.fromkeys((s.value for s in Status), 0)

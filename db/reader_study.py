@@ -64,6 +64,7 @@ MAX_NAME_LENGTH = 120
 MAX_WASHOUT_DAYS = 365
 SEED_LIMIT = 2**31
 MIME_TYPES = frozenset({"image/jpeg", "image/png"})
+CONSULTATION_REF = "consultation:"  # source_ref of a case taken from a consultation: consultation:<public_id>
 
 
 class StudyPermissionError(DatabaseError):
@@ -201,7 +202,7 @@ def labelled_consultation_images(
         )
         data.update({cid: blob for cid, blob in session.execute(query)})
     return [
-        LabelledImage(data[cid], diagnosis, f"consultation:{public_id}")
+        LabelledImage(data[cid], diagnosis, f"{CONSULTATION_REF}{public_id}")
         for cid, public_id, diagnosis in rows
         if cid in data
     ]
@@ -262,9 +263,11 @@ def create_study(
     threshold: float,
     seed: int | None = None,
     washout_days: float = 0.0,
+    folder: str | None = None,
     now: datetime | None = None,
 ) -> ReaderStudy:
-    """Store a study, its cases (in the given order) and its readers with their orders; audited."""
+    """Store a study, its cases (in the given order) and its readers with their orders; audited with the
+    folder the images came from (``folder``, for a folder study) or the consultations they were taken from."""
     _require_admin(creator)
     name = (name or "").strip()
     if not 1 <= len(name) <= MAX_NAME_LENGTH:
@@ -305,8 +308,18 @@ def create_study(
         "study_id": study.id, "name": name, "source": source, "cases": len(cases),
         "psoriasis": truths.count(StudyLabel.PSORIASIS), "readers": [u.username for u in users],
         "model_version": model_version, "washout_days": float(washout_days),
+        "folder": folder,
+        "consultations": [case.source_ref.removeprefix(CONSULTATION_REF) for case in cases
+                          if case.source_ref.startswith(CONSULTATION_REF)],
     })
     return study
+
+
+def record_folder_refused(session: Session, actor: Clinician, folder: str) -> None:
+    """Audit an admin's reader-study folder that was refused (outside the root, missing, no images)."""
+    _require_admin(actor)
+    shown = "".join(c if c.isprintable() else "?" for c in (folder or ""))[:1024]
+    audit.record(session, actor.actor, "study.folder_refused", detail={"folder": shown})
 
 
 def invite_readers(session: Session, actor: Clinician, study_id: int, reader_ids: Iterable[int]) -> list[str]:
@@ -483,8 +496,20 @@ def studies_for_reader(session: Session, clinician: Clinician) -> list[ReaderPro
     return [_progress(reader, done[reader.id]) for reader in readers]
 
 
+def _consultation_of(session: Session, source_ref: str) -> int | None:
+    """The id of the consultation a case's picture came from, or None for a folder image."""
+    if not source_ref.startswith(CONSULTATION_REF):
+        return None
+    return session.scalar(select(Consultation.id).where(
+        Consultation.public_id == source_ref.removeprefix(CONSULTATION_REF)))
+
+
 def next_step(session: Session, study_id: int, clinician: Clinician, *, now: datetime | None = None) -> ReaderStep:
-    """The reader's progress and the case to read now (loaded with its image)."""
+    """The reader's progress and the case to read now (loaded with its image).
+
+    Returning a case displays its picture, so each call that returns one is audited: ``consultation.view``
+    (with the consultation) for a picture taken from a consultation, ``study.case_view`` otherwise.
+    """
     reader = _reader(session, study_id, clinician)
     done = _done(session, [reader.id])[reader.id]
     progress = _progress(reader, done)
@@ -494,6 +519,10 @@ def next_step(session: Session, study_id: int, clinician: Clinician, *, now: dat
     pass_number, sequence, case_id = found
     case = session.get(StudyCase, case_id)
     aided = pass_number == AIDED
+    seen = {"via": "reader_study", "study_id": study_id, "case_id": case_id, "pass": pass_number}
+    consultation_id = _consultation_of(session, case.source_ref)
+    audit.record(session, clinician.actor, "study.case_view" if consultation_id is None else "consultation.view",
+                 consultation_id=consultation_id, detail=seen)
     return ReaderStep(progress, CaseView(
         case_id=case.id, pass_number=pass_number, sequence=sequence, total=progress.cases, data=case.data,
         mime=case.mime, width=case.width, height=case.height,

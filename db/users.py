@@ -120,6 +120,22 @@ def authenticate(session: Session, username: str, password: str, *, now: datetim
     return Clinician.from_user(user)
 
 
+SIGN_OUT_REASONS = frozenset({"sign_out", "timeout", "client_mismatch"})
+
+
+def record_sign_in(session: Session, clinician: Clinician, method: str) -> None:
+    """Audit a sign-in checked elsewhere (single sign-on through ``st.login``)."""
+    audit.record(session, clinician.actor, "user.login", detail={"method": method})
+
+
+def record_sign_out(session: Session, clinician: Clinician, reason: str) -> None:
+    """Audit the end of a clinician's session: ``sign_out`` (the button), ``timeout`` (idle too long) or
+    ``client_mismatch`` (the session was reached from a browser without its cookie)."""
+    if reason not in SIGN_OUT_REASONS:
+        raise ValidationError(f"Unknown sign-out reason {reason!r}.")
+    audit.record(session, clinician.actor, "user.logout", detail={"reason": reason})
+
+
 def get_clinician(session: Session, username: str) -> Clinician | None:
     user = session.scalar(select(User).where(User.username == normalise_username(username)))
     return Clinician.from_user(user) if user else None

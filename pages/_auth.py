@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from db import audit
-from db.users import Clinician, authenticate, get_clinician, list_clinicians
+from db.users import Clinician, authenticate, get_clinician, list_clinicians, record_sign_in, record_sign_out
 from pages import _resources as res
 from security.text import plain
 
@@ -38,16 +37,22 @@ def current_clinician() -> Clinician | None:
     now = time.monotonic()
     if now - entry.last_seen > res.session_timeout_s():
         minutes = round(res.session_timeout_s() / 60)
-        sign_out(f"You were signed out after {minutes} minutes without activity. Please sign in again.")
+        sign_out(f"You were signed out after {minutes} minutes without activity. Please sign in again.",
+                 reason="timeout")
         return None
     entry.last_seen = now
     return entry.clinician
 
 
-def sign_out(notice: str | None = None) -> None:
-    entry: _SignedIn | None = st.session_state.pop(_KEY, None)
-    for key in ("review_public_id", "review_loaded", "queue_cursors"):
-        st.session_state.pop(key, None)
+def sign_out(notice: str | None = None, reason: str = "sign_out") -> None:
+    """End the clinician's session: audited, every value of this browser session dropped on the server,
+    and the session id no longer usable to reconnect (a copy of it in a log or a URL opens nothing)."""
+    entry: _SignedIn | None = st.session_state.get(_KEY)
+    if entry is not None:
+        with res.friendly_errors(operator=True, stop=False), res.get_database().begin() as session:
+            record_sign_out(session, entry.clinician, reason)
+    st.session_state.clear()
+    res.forbid_resume()
     if notice:
         st.session_state[_NOTICE_KEY] = notice
     if entry is not None and entry.via == "oidc" and st.user.get("is_logged_in"):
@@ -116,8 +121,7 @@ def _oidc_sign_in() -> None:
         with res.get_database().begin() as session:
             clinician = get_clinician(session, name) if name else None
             if clinician is not None:
-                # Gap in db/: no function records a sign-in made elsewhere; the audit module is public.
-                audit.record(session, clinician.actor, "user.login", detail={"method": "oidc"})
+                record_sign_in(session, clinician, "oidc")
     if clinician is not None:
         _start(clinician, "oidc")
         st.rerun()

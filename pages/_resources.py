@@ -15,11 +15,15 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 from sqlalchemy.orm import Session
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from db import audit
 from db import settings as db_settings
 from db.consultations import NewImage, NewPrediction
 from db.engine import Database
@@ -32,6 +36,7 @@ from scalp_model.errors import ScalpScopeError, WeightsError
 from scalp_model.predictor import Analysis, Predictor
 from scalp_model.preprocess import decode_image, sanitized_bytes
 from scalp_model.settings import Setting
+from security.client import client_address, session_reference
 from security.text import plain
 
 log = logging.getLogger("scalpscope.app")
@@ -46,7 +51,10 @@ SESSION_TIMEOUT_MIN = Setting("SCALPSCOPE_SESSION_TIMEOUT_MIN", "30",
 OIDC_USERNAME_CLAIM = Setting("SCALPSCOPE_OIDC_USERNAME_CLAIM", "preferred_username",
                               "With [auth] in secrets.toml: the identity-provider claim that must equal an "
                               "existing clinician username.")
-APP_SETTINGS: tuple[Setting, ...] = (DEMO, SESSION_TIMEOUT_MIN, OIDC_USERNAME_CLAIM)
+STUDY_ROOT = Setting("SCALPSCOPE_STUDY_ROOT", "",
+                     "Folder on the server holding reader-study image folders; admins can name only folders "
+                     "inside it. Empty: reader-studies/ in SCALPSCOPE_DATA_DIR.")
+APP_SETTINGS: tuple[Setting, ...] = (DEMO, SESSION_TIMEOUT_MIN, OIDC_USERNAME_CLAIM, STUDY_ROOT)
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-password-123"  # as documented in README.md
@@ -69,6 +77,15 @@ def demo_mode() -> bool:
 
 def session_timeout_s() -> float:
     return float(SESSION_TIMEOUT_MIN.get()) * 60
+
+
+def study_root() -> Path:
+    """``SCALPSCOPE_STUDY_ROOT``, else ``reader-studies`` in the data folder (created when missing)."""
+    configured = STUDY_ROOT.get().strip()
+    root = Path(configured) if configured else Path(db_settings.DATA_DIR.get()) / "reader-studies"
+    if not configured:
+        root.mkdir(parents=True, exist_ok=True)
+    return root
 
 
 def oidc_configured() -> bool:
@@ -131,6 +148,39 @@ def ensure_demo_clinician(session: Session) -> None:
     except ValidationError:  # created by another process meanwhile
         if get_clinician(session, DEMO_USERNAME) is None:
             raise
+
+
+# --- the browser session -----------------------------------------------------------------------------
+def request_origin() -> audit.Origin | None:
+    """Where the running request comes from, for the audit trail; None outside a browser connection.
+
+    A browser always connects with request headers; AppTest and bare script runs have none.
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return None
+    try:
+        headers = dict(st.context.headers)
+        peer = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no client context: not a browser request
+        return None
+    if not headers:
+        return None
+    return audit.Origin(client=client_address(peer, headers), session=session_reference(ctx.session_id))
+
+
+audit.set_origin_provider(request_origin)
+
+
+def forbid_resume() -> None:
+    """Make this browser session's id useless for reconnecting (Streamlit's own mechanism for st.logout).
+
+    The open tab keeps working; a later connection that names this id gets a fresh, empty session.
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return
+    runtime.get_instance().mark_session_nonresumable(ctx.session_id)
 
 
 # --- errors -----------------------------------------------------------------------------------------

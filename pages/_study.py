@@ -20,6 +20,7 @@ from scalp_model.data import scan_dataset
 from scalp_model.errors import ScalpScopeError
 from scalp_model.predictor import Predictor
 from scalp_model.preprocess import decode_image, sanitized_bytes
+from security.folders import FolderRefused, confined_file, confined_folder
 
 STORED_SIDE = 2048  # as consultation photos: the reader sees the picture at up to this size
 
@@ -36,14 +37,29 @@ def require_admin() -> Clinician:
     return clinician
 
 
-def folder_images(directory: str | Path) -> list[LabelledImage]:
-    """Every image of an ImageFolder tree (``psoriasis/``, ``seborrheic_dermatitis/``), truth from its folder.
+def folder_images(typed: str, root: Path, max_bytes: int) -> tuple[Path, list[LabelledImage], list[str]]:
+    """(real folder, images, problems) of an ImageFolder tree (``psoriasis/``, ``seborrheic_dermatitis/``)
+    inside ``root``, truth from each image's folder.
 
-    Raises FileNotFoundError with a message naming what is missing.
+    The folder must resolve inside ``root`` (security.folders); any refusal (outside, missing, not a
+    folder, no images) raises FolderRefused with one message. Files whose real path leaves ``root``
+    (symlinks), that are not regular files or are larger than ``max_bytes`` are skipped, named in problems.
     """
-    root = Path(directory).expanduser()
-    samples = scan_dataset(root, CLASS_NAMES)
-    return [LabelledImage((root / s.file).read_bytes(), CLASS_NAMES[s.label], f"file:{s.file}") for s in samples]
+    folder = confined_folder(typed, root)
+    try:
+        samples = scan_dataset(folder, CLASS_NAMES)
+    except (OSError, ValueError) as exc:
+        raise FolderRefused(root) from exc
+    items, problems = [], []
+    for sample in samples:
+        real = confined_file(folder / sample.file, root)
+        if real is None:
+            problems.append(f"file:{sample.file}: not a file inside the reader-study folder")
+        elif real.stat().st_size > max_bytes:
+            problems.append(f"file:{sample.file}: larger than {max_bytes // 2**20} MB")
+        else:
+            items.append(LabelledImage(real.read_bytes(), CLASS_NAMES[sample.label], f"file:{sample.file}"))
+    return folder, items, problems
 
 
 def build_cases(items: Sequence[LabelledImage], predictor: Predictor,

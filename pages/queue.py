@@ -5,8 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from db import audit
-from db.consultations import QueueCursor, list_queue, queue_counts
+from db.consultations import QueueCursor, list_queue, queue_counts, record_queue_view
 from db.models import Status, utcnow
 from pages import _auth as auth
 from pages import _resources as res
@@ -53,8 +52,7 @@ with res.friendly_errors(operator=True), res.get_database().begin() as session:
              "Claimed by": c.claimed_by.username if c.claimed_by else "", "Photos from": c.image_source,
              "Consultation": c.public_id}
             for rank, c in enumerate(page.items, start=1)]
-    # Each listing shows triage data of many patients: it is a read, audited like opening one consultation.
-    audit.record(session, clinician.actor, "queue.view", detail={"page": len(cursors) + 1, "rows": len(rows)})
+    record_queue_view(session, clinician, page=len(cursors) + 1, rows=len(rows))
 waiting = [c.public_id for c in page.items if c.status == Status.SUBMITTED]
 
 if not rows:

@@ -10,10 +10,13 @@ from db.reader_study import (
     invite_readers,
     labelled_consultation_images,
     list_studies,
+    record_folder_refused,
 )
 from db.users import list_clinicians
 from pages import _resources as res
 from pages import _study as study
+from scalp_model import settings as model_settings
+from security.folders import FolderRefused
 from security.text import plain
 
 SOURCES = {StudySource.CONSULTATIONS: "Reviewed consultations", StudySource.FOLDER: "Image folder on the server"}
@@ -48,8 +51,9 @@ if source == StudySource.CONSULTATIONS:
                f"{counts['seborrheic_dermatitis']} seborrheic dermatitis (one case each: the first photo).")
     folder = ""
 else:
-    folder = st.text_input("Folder", key="ra_folder", placeholder="/data/reader-study",
-                           help="Holds psoriasis/ and seborrheic_dermatitis/ with the images; the folder is the truth.")
+    folder = st.text_input("Folder", key="ra_folder", placeholder="pilot-2026",
+                           help=f"A folder inside {plain(res.study_root())} holding psoriasis/ and "
+                                "seborrheic_dermatitis/ with the images; the folder is the truth.")
 readers = st.multiselect("Readers", list(accounts), key="ra_readers",
                          format_func=lambda i: f"{accounts[i].username} ({accounts[i].role})")
 columns = st.columns(2)
@@ -67,12 +71,17 @@ if st.button("Create study", type="primary", key="ra_create", icon=":material/ad
         st.error(f"A study called '{plain(name)}' exists already; choose another name.")
         st.stop()
     bar = st.progress(0.0, text="Collecting the images…")
+    read_problems: list[str] = []
+    real_folder = None
     with res.friendly_errors(operator=True):
         if source == StudySource.FOLDER:
             try:
-                items = study.folder_images(folder.strip())
-            except (FileNotFoundError, NotADirectoryError, PermissionError, ValueError) as exc:
-                st.error(str(exc))
+                real_folder, items, read_problems = study.folder_images(
+                    folder, res.study_root(), int(float(model_settings.MAX_UPLOAD_MB.get()) * 2**20))
+            except FolderRefused as exc:
+                with res.get_database().begin() as session:
+                    record_folder_refused(session, admin, folder)
+                st.error(plain(exc))
                 st.stop()
         else:
             with res.get_database().begin() as session:
@@ -82,11 +91,12 @@ if st.button("Create study", type="primary", key="ra_create", icon=":material/ad
         cases, problems = study.build_cases(
             items, predictor, lambda done, total: bar.progress(done / max(total, 1),
                                                                text=f"The model reads case {done} of {total}…"))
+        problems = read_problems + problems
         with res.get_database().begin() as session:
             created = create_study(session, admin, name, cases, readers, source=source,
                                    model_version=predictor.version, model_sha256=predictor.sha256,
                                    threshold=predictor.meta.threshold, seed=None if seed is None else int(seed),
-                                   washout_days=float(washout))
+                                   washout_days=float(washout), folder=None if real_folder is None else str(real_folder))
     st.session_state["ra_notice"] = (f"Study '{plain(created.name)}' created: {len(cases)} cases, {len(readers)} readers"
                                      + (f", {len(problems)} unreadable images skipped." if problems else "."))
     st.session_state["ra_skipped"] = problems

@@ -136,7 +136,8 @@ def test_set_up_is_for_admins(at, people) -> None:
     assert any("Only administrators" in w for w in texts(at.warning))
 
 
-def test_admin_creates_a_study_from_a_folder(at, database, people, fake_predictor, tmp_path) -> None:
+def test_admin_creates_a_study_from_a_folder(at, database, people, fake_predictor, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SCALPSCOPE_STUDY_ROOT", str(tmp_path))  # folders are confined to this root
     folder = tmp_path / "study"
     for index, truth in enumerate(["psoriasis", "psoriasis", "seborrheic_dermatitis", "seborrheic_dermatitis"]):
         (folder / truth).mkdir(parents=True, exist_ok=True)
