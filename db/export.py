@@ -20,6 +20,8 @@ from db.models import Consultation, ConsultImage, Diagnosis, Review, Status
 from security.exports import safe_row
 
 TRAINING_LABELS = (Diagnosis.PSORIASIS, Diagnosis.SEBORRHEIC_DERMATITIS)
+_SYSTEM_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r", "__macosx", "$recycle.bin",
+                           "system volume information", "@eadir", "lost+found"})
 GROUPS_HEADER = ("file", "label", "group", "source")
 
 
@@ -34,6 +36,10 @@ class ExportSummary:
         return {"images": self.images, "consultations": self.consultations, "per_label": self.per_label}
 
 
+def _is_hidden_or_system(name: str) -> bool:
+    return name.startswith(".") or name.lower() in _SYSTEM_NAMES
+
+
 def export_training(session: Session, directory: str | Path, *, include_demo: bool = False) -> ExportSummary:
     """Write every image of reviewed/closed consultations whose latest diagnosis is a training label.
 
@@ -42,7 +48,9 @@ def export_training(session: Session, directory: str | Path, *, include_demo: bo
     audit it afterwards in a short ``db.begin()``, as ``python -m db export-training`` does.
     """
     directory = Path(directory)
-    if directory.exists() and any(directory.iterdir()):
+    # Hidden and system files (.DS_Store, Thumbs.db) do not make a folder "not empty"; the folder commands of
+    # scalp_model skip them too (scalp_model.data.is_hidden_or_system, not imported here: it loads torch).
+    if directory.exists() and any(not _is_hidden_or_system(p.name) for p in directory.iterdir()):
         raise ValidationError(f"{directory} is not empty; export into a new folder.")
     latest_review = (
         select(Review.consultation_id, func.max(Review.id).label("review_id"))

@@ -81,7 +81,9 @@ def _phone_photo(images: list[bytes]) -> tuple[bytes, str]:
 def load_image_set(folder: Path | None, size: int) -> tuple[list[bytes], str]:
     folder = folder or (SHARED_SCALP if SHARED_SCALP.is_dir() else None)
     if folder is not None:
-        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        from .data import folder_images
+
+        files = [p for p in folder_images(folder) if p.suffix.lower() in (".jpg", ".jpeg", ".png")]
         if files:
             data = [files[i % len(files)].read_bytes() for i in range(size)]
             return data, f"{min(size, len(files))} real photos from {folder}"

@@ -4,6 +4,10 @@ A data directory has one sub-folder per class (``psoriasis/``, ``seborrheic_derm
 optional ``groups.csv`` (``file,group[,source]`` with ``file`` relative to the directory; extra columns
 such as ``label``, ``width`` or ``note`` are ignored). Near-duplicates share a group, and a group never
 straddles two splits.
+
+Every command that reads a folder lists it with :func:`folder_images`: hidden and system files (``.*``,
+macOS ``._*`` resource forks and ``__MACOSX/``, ``Thumbs.db``, ``desktop.ini``, ...) are left out, and a
+file that cannot be read is named in a :class:`SkippedFiles` list instead of stopping the run.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .errors import InvalidImageError, ScalpScopeError
 from .preprocess import ACCEPTED_EXTENSIONS, decode_image, model_input
 
 SPLITS = ("train", "val", "test")
@@ -33,8 +38,77 @@ class Sample:
     source: str = "unknown"
 
 
+SYSTEM_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"})
+SYSTEM_FOLDERS = frozenset({"__macosx", "$recycle.bin", "system volume information", "@eadir", "lost+found"})
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file a folder command left out, and why (relative to the folder it read where possible)."""
+
+    path: str
+    reason: str
+
+
+class SkippedFiles(list):
+    """The files a folder run left out, in order; :meth:`summary` is the line commands print."""
+
+    def add(self, path: Path | str, reason: str) -> None:
+        self.append(SkippedFile(str(path), reason))
+
+    def summary(self) -> str:
+        """'skipped N files (…)' with every file and its reason, or '' when nothing was skipped."""
+        if not self:
+            return ""
+        hidden = sum(1 for s in self if s.reason == HIDDEN)
+        kinds = ", ".join(part for part in (f"{hidden} hidden or system" if hidden else "",
+                                            f"{len(self) - hidden} unreadable" if len(self) > hidden else "") if part)
+        lines = [f"skipped {len(self)} file{'s' if len(self) != 1 else ''} ({kinds}):"]
+        lines += [f"  {s.path}: {s.reason}" for s in self]
+        return "\n".join(lines)
+
+    def to_list(self) -> list[dict[str, str]]:
+        return [{"path": s.path, "reason": s.reason} for s in self]
+
+
+HIDDEN = "hidden or system file"
+
+
+class UnreadableImageError(InvalidImageError):
+    """A file of a folder that cannot be decoded; the message names the file."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = str(path), reason
+
+
+def is_hidden_or_system(path: Path, root: Path | None = None) -> bool:
+    """True for ``.*`` files and folders (macOS ``._*`` resource forks, ``.DS_Store``), ``__MACOSX/`` and
+    other system files and folders, judged on the parts of ``path`` below ``root``."""
+    path = Path(path)
+    parts = path.relative_to(root).parts if root is not None else path.parts[-1:]
+    return (any(p.startswith(".") or p.lower() in SYSTEM_FOLDERS for p in parts)
+            or (parts[-1].lower() in SYSTEM_FILES if parts else False))
+
+
 def _is_image(path: Path) -> bool:
     return path.is_file() and path.suffix.lower().lstrip(".") in ACCEPTED_EXTENSIONS
+
+
+def folder_images(root: Path | str, skipped: SkippedFiles | None = None) -> list[Path]:
+    """Every picture file (by extension) under ``root``, sorted; hidden and system pictures left out and
+    recorded in ``skipped``."""
+    root = Path(root)
+    out = []
+    for path in sorted(root.rglob("*")):
+        if not _is_image(path):
+            continue
+        if is_hidden_or_system(path, root):
+            if skipped is not None:
+                skipped.add(path, HIDDEN)
+            continue
+        out.append(path)
+    return out
 
 
 def read_groups(data_dir: Path) -> dict[str, dict[str, str]]:
@@ -51,8 +125,13 @@ def read_groups(data_dir: Path) -> dict[str, dict[str, str]]:
                 for row in reader if row.get("file")}
 
 
-def scan_dataset(data_dir: Path | str, class_names: Sequence[str]) -> list[Sample]:
-    """Every image under ``data_dir/<class>/``, labelled by folder, with its group and source."""
+def scan_dataset(data_dir: Path | str, class_names: Sequence[str], skipped: SkippedFiles | None = None
+                 ) -> list[Sample]:
+    """Every image under ``data_dir/<class>/``, labelled by folder, with its group and source.
+
+    Hidden and system files are left out (and recorded in ``skipped``); files are not decoded here (see
+    :func:`readable_samples`).
+    """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FileNotFoundError(f"data directory {data_dir} does not exist")
@@ -62,10 +141,13 @@ def scan_dataset(data_dir: Path | str, class_names: Sequence[str]) -> list[Sampl
         folder = data_dir / name
         if not folder.is_dir():
             raise FileNotFoundError(f"{data_dir} has no '{name}/' folder (expected one per class: {list(class_names)})")
-        for path in sorted(p for p in folder.rglob("*") if _is_image(p)):
+        found = SkippedFiles()
+        for path in folder_images(folder, found):
             rel = path.relative_to(data_dir).as_posix()
             info = groups.get(rel, {})
             samples.append(Sample(rel, label, info.get("group") or f"file:{rel}", info.get("source") or "unknown"))
+        if skipped is not None:
+            skipped += [SkippedFile(Path(s.path).relative_to(data_dir).as_posix(), s.reason) for s in found]
     if not samples:
         raise FileNotFoundError(f"no images found under {data_dir}/{{{','.join(class_names)}}}/")
     return samples
@@ -123,8 +205,28 @@ def select(samples: Iterable[Sample], files: Iterable[str]) -> list[Sample]:
 
 
 def load_image(data_dir: Path | str, file: str) -> Image.Image:
-    """Decode a file exactly as the app decodes an upload."""
-    return decode_image((Path(data_dir) / file).read_bytes()).image
+    """Decode a file exactly as the app decodes an upload; :class:`UnreadableImageError` names a bad file."""
+    path = Path(data_dir) / file
+    try:
+        return decode_image(path.read_bytes()).image
+    except ScalpScopeError as exc:
+        raise UnreadableImageError(path, str(exc)) from exc
+    except OSError as exc:
+        raise UnreadableImageError(path, f"cannot read the file ({exc.strerror or exc})") from exc
+
+
+def readable_samples(data_dir: Path | str, samples: Sequence[Sample], skipped: SkippedFiles
+                     ) -> list[Sample]:
+    """The samples whose files decode; the others are recorded in ``skipped`` with the reason."""
+    out = []
+    for s in samples:
+        try:
+            load_image(data_dir, s.file)
+        except UnreadableImageError as exc:
+            skipped.add(s.file, exc.reason)
+            continue
+        out.append(s)
+    return out
 
 
 class ImageDataset(torch.utils.data.Dataset):

@@ -21,8 +21,7 @@ from PIL import Image
 
 from .augment import training_augment
 from .checkpoint import CLASS_NAMES, POSITIVE_CLASS
-from .data import load_image, scan_dataset, split_by_group
-from .preprocess import ACCEPTED_EXTENSIONS
+from .data import SkippedFiles, UnreadableImageError, folder_images, load_image, scan_dataset, split_by_group
 
 # The TensorFlow EfficientNet-Lite weights expect inputs scaled to [-1, 1] (mean 127, std 128 in 0..255).
 TEACHER_MEAN = (0.5, 0.5, 0.5)
@@ -67,19 +66,18 @@ def square_view(img: Image.Image, size: int) -> np.ndarray:
     return np.asarray(img.resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
 
 
-def _folder_images(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower().lstrip(".") in ACCEPTED_EXTENSIONS)
-
-
 def collect_sources(scalp_dir: Path, extra_dirs: Sequence[Path], seed: int,
-                    fractions: tuple[float, float, float]) -> tuple[list[Path], list[str], dict[str, list[str]]]:
-    """Scalp *training-split* images (val/test are left out entirely) plus every image of the extra folders."""
-    samples = scan_dataset(scalp_dir, CLASS_NAMES)
+                    fractions: tuple[float, float, float], skipped: SkippedFiles | None = None
+                    ) -> tuple[list[Path], list[str], dict[str, list[str]]]:
+    """Scalp *training-split* images (val/test are left out entirely) plus every image of the extra folders;
+    hidden and system files are left out (and recorded in ``skipped``)."""
+    skipped = SkippedFiles() if skipped is None else skipped
+    samples = scan_dataset(scalp_dir, CLASS_NAMES, skipped)
     split = split_by_group(samples, fractions, seed=seed)
     paths = [scalp_dir / f for f in split["train"]]
     kinds = ["scalp"] * len(paths)
     for d in extra_dirs:
-        found = _folder_images(d)
+        found = folder_images(d, skipped)
         paths += found
         kinds += [d.name] * len(found)
     return paths, kinds, split
@@ -89,7 +87,8 @@ def cache(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     scalp = Path(args.scalp_dir)
-    paths, kinds, split = collect_sources(scalp, [Path(d) for d in args.extra], args.seed, tuple(args.split))
+    skipped = SkippedFiles()
+    paths, kinds, split = collect_sources(scalp, [Path(d) for d in args.extra], args.seed, tuple(args.split), skipped)
     teacher = load_teacher()
     augment = training_augment()
     views, labels_kind, scalp_labels, feats, logits = [], [], [], [], []
@@ -106,8 +105,9 @@ def cache(args: argparse.Namespace) -> int:
     for i, (path, kind) in enumerate(zip(paths, kinds)):
         try:
             img = load_image(path.parent, path.name)
-        except Exception as exc:  # a broken file in an extra folder must not stop the cache
-            print(f"skip {path}: {exc}")
+        except UnreadableImageError as exc:  # a broken file in an extra folder must not stop the cache
+            skipped.add(path, exc.reason)
+            print(f"skip {exc}")
             continue
         n_views = args.scalp_views if kind == "scalp" else args.views
         for v in range(n_views):
@@ -129,6 +129,8 @@ def cache(args: argparse.Namespace) -> int:
     out.with_suffix(".json").write_text(json.dumps({"seed": args.seed, "split": split, "size": args.size,
                                                     "n_views": len(views)}, indent=1))
     print(f"wrote {out}: {len(views)} views in {time.time() - t0:.0f}s")
+    if skipped:
+        print(skipped.summary())
     return 0
 
 

@@ -1,4 +1,8 @@
-"""``predict PATH...``: one JSON line per image; a bad file gets an error line, the rest go on."""
+"""``predict PATH...``: one JSON line per image; a bad file gets an error line, the rest go on.
+
+A PATH that is a folder stands for every picture in it (sub-folders included); hidden and system files
+there are left out and counted on stderr.
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,12 +12,14 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import settings
+from ..data import SkippedFiles, folder_images
 from ..errors import ScalpScopeError, WeightsError
 from ..predictor import Predictor
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files (JPEG, PNG, HEIC, ...)")
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                        help="image files (JPEG, PNG, HEIC, ...) or folders of them")
     parser.add_argument("--json", action="store_true", help="print JSON lines (default: a readable line per image)")
     parser.add_argument("--cam", type=Path, metavar="DIR", help="write one Grad-CAM overlay PNG per image into DIR")
     parser.add_argument("--weights", type=Path, default=None, help=f"checkpoint (default: ${settings.WEIGHTS.name} "
@@ -37,6 +43,14 @@ def _read_all(paths: list[Path]) -> Iterator[bytes | OSError]:
             yield exc
 
 
+def expand_paths(paths: list[Path], skipped: SkippedFiles) -> list[Path]:
+    """Files as given; each folder replaced by its visible pictures (hidden and system files go to ``skipped``)."""
+    out: list[Path] = []
+    for path in paths:
+        out += folder_images(path, skipped) if path.is_dir() else [path]
+    return out
+
+
 def main(args: argparse.Namespace) -> int:
     try:
         predictor = Predictor.from_path(args.weights, device=args.device)
@@ -45,8 +59,12 @@ def main(args: argparse.Namespace) -> int:
         return 3
     if args.cam:
         args.cam.mkdir(parents=True, exist_ok=True)
+    skipped = SkippedFiles()
+    paths = expand_paths(list(args.paths), skipped)
+    if skipped:
+        print(skipped.summary(), file=sys.stderr)
     failures = 0
-    for index, (path, analysis) in enumerate(zip(args.paths, predictor.analyze_many(_read_all(args.paths)))):
+    for index, (path, analysis) in enumerate(zip(paths, predictor.analyze_many(_read_all(paths)))):
         record: dict = {"path": str(path)}
         try:
             if isinstance(analysis, Exception):
@@ -61,4 +79,6 @@ def main(args: argparse.Namespace) -> int:
             failures += 1
             record["error"] = str(exc) if isinstance(exc, ScalpScopeError) else f"cannot read file: {exc.strerror}"
         print(json.dumps(record) if args.json else _describe(record), flush=True)
+    if failures:
+        print(f"{failures} of {len(paths)} file(s) could not be read (named above)", file=sys.stderr)
     return 1 if failures else 0

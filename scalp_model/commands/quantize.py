@@ -18,7 +18,7 @@ import numpy as np
 from .. import settings
 from ..card import write_card
 from ..checkpoint import POSITIVE_CLASS, Checkpoint, load_checkpoint, save_checkpoint
-from ..data import load_image, scan_dataset, select
+from ..data import SkippedFiles, load_image, readable_samples, scan_dataset, select
 from ..errors import WeightsError
 from ..preprocess import model_input
 
@@ -38,8 +38,12 @@ def _inputs(ckpt: Checkpoint, data_dir: Path, samples: Sequence) -> np.ndarray:
     return np.stack([model_input(load_image(data_dir, s.file), m.input_size, m.mean, m.std) for s in samples])
 
 
-def measure(ckpt: Checkpoint, data_dir: Path) -> dict[str, Any]:
-    """Calibrate on the training split, compare fp32 and int8 on the held-out splits."""
+def measure(ckpt: Checkpoint, data_dir: Path, skipped: SkippedFiles | None = None) -> dict[str, Any]:
+    """Calibrate on the training split, compare fp32 and int8 on the held-out splits.
+
+    Hidden and system files are never read; a split file that cannot be decoded is left out and recorded
+    in ``skipped`` (a split file that is not there at all is an error: the folder is not the training folder).
+    """
     import onnxruntime
     import torch
 
@@ -50,17 +54,21 @@ def measure(ckpt: Checkpoint, data_dir: Path) -> dict[str, Any]:
     split = (meta.training or {}).get("split") or {}
     if not all(split.get(k) for k in ("train", "val", "test")):
         raise ValueError("the checkpoint records no train/val/test split; quantize checkpoints made by 'train'")
-    train = select(scan_dataset(data_dir, meta.class_names), split["train"])
+    skipped = SkippedFiles() if skipped is None else skipped
+    train = select(scan_dataset(data_dir, meta.class_names, skipped), split["train"])
     if len(train) != len(split["train"]):
         raise FileNotFoundError(f"{len(split['train']) - len(train)} training files of the checkpoint's split "
                                 f"are missing from {data_dir}")
+    train = readable_samples(data_dir, train, skipped)
+    if not train:
+        raise FileNotFoundError(f"none of the checkpoint's training files in {data_dir} can be read")
 
     fp32_bytes = export_onnx(ckpt.model)
     prepared = prepared_fp32(fp32_bytes)
     ranges = calibrate_ranges(prepared, [_inputs(ckpt, data_dir, train)])
     fp32, int8 = OnnxEngine(fp32_bytes), OnnxEngine(quantized_model(prepared, ranges), name="onnxruntime-cpu-int8")
 
-    heldout, test = compare(ckpt, data_dir, fp32, int8)
+    heldout, test = compare(ckpt, data_dir, fp32, int8, skipped)
     return {
         "format": FORMAT,
         "method": f"ONNX Runtime static quantisation, QDQ, uint8 activations / int8 weights per tensor, "
@@ -72,17 +80,23 @@ def measure(ckpt: Checkpoint, data_dir: Path) -> dict[str, Any]:
     }
 
 
-def compare(ckpt: Checkpoint, data_dir: Path, fp32: "Engine", int8: "Engine") -> tuple[dict, dict]:
-    """(val+test, test) agreement of two engines on the checkpoint's recorded held-out images."""
+def compare(ckpt: Checkpoint, data_dir: Path, fp32: "Engine", int8: "Engine",
+            skipped: SkippedFiles | None = None) -> tuple[dict, dict]:
+    """(val+test, test) agreement of two engines on the checkpoint's recorded held-out images (unreadable
+    ones left out and recorded in ``skipped``)."""
     from ..ood import gate_scores
     from ..quantize import agreement
 
     meta = ckpt.meta
     split = (meta.training or {}).get("split") or {}
-    samples = scan_dataset(data_dir, meta.class_names)
+    skipped = SkippedFiles() if skipped is None else skipped
+    samples = scan_dataset(data_dir, meta.class_names, SkippedFiles())  # hidden files: counted by the caller
     val, test = select(samples, split.get("val", [])), select(samples, split.get("test", []))
     if not test or len(val) + len(test) != len(split.get("val", [])) + len(split.get("test", [])):
         raise FileNotFoundError(f"the checkpoint's held-out images are not all in {data_dir}")
+    val, test = readable_samples(data_dir, val, skipped), readable_samples(data_dir, test, skipped)
+    if not test:
+        raise FileNotFoundError(f"none of the checkpoint's test files in {data_dir} can be read")
     positive = meta.class_names.index(POSITIVE_CLASS)
     heldout = val + test
     x = _inputs(ckpt, data_dir, heldout)
@@ -103,10 +117,14 @@ def _rounded(d: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 6) if isinstance(v, float) else v for k, v in d.items()}
 
 
-def quantize_checkpoint(weights: Path, data_dir: Path, out: Path | None = None) -> tuple[str, dict[str, Any]]:
-    """Measure, then write the checkpoint (atomically) and its card; returns (sha256, quantization)."""
+def quantize_checkpoint(weights: Path, data_dir: Path, out: Path | None = None,
+                        skipped: SkippedFiles | None = None) -> tuple[str, dict[str, Any]]:
+    """Measure, then write the checkpoint (atomically) and its card; returns (sha256, quantization).
+
+    Files left out (hidden, system or unreadable) are recorded in ``skipped``.
+    """
     ckpt = load_checkpoint(weights)
-    quantization = measure(ckpt, Path(data_dir))
+    quantization = measure(ckpt, Path(data_dir), skipped)
     meta = replace(ckpt.meta, quantization=quantization)
     target = Path(out or weights)
     sha = save_checkpoint(target, ckpt.model, meta, ckpt.ood_state)
@@ -117,11 +135,15 @@ def quantize_checkpoint(weights: Path, data_dir: Path, out: Path | None = None) 
 
 def main(args: argparse.Namespace) -> int:
     weights = args.weights or settings.weights_path()
+    skipped = SkippedFiles()
     try:
-        sha, q = quantize_checkpoint(weights, args.data_dir, args.out)
+        sha, q = quantize_checkpoint(weights, args.data_dir, args.out, skipped)
     except (WeightsError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if skipped:
+            print(skipped.summary(), file=sys.stderr)
     summary = {k: v for k, v in q.items() if k != "ranges"}
     if args.json:
         print(json.dumps({"sha256": sha, **summary}, indent=2))

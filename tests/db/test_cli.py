@@ -55,6 +55,8 @@ def test_export_training_layout(database: Database, clinicians, tmp_path: Path) 
     reviewed(database, alice, "", [new_image()])  # not reviewed yet
     reviewed(database, alice, "psoriasis", [new_image()], is_demo=True)
     out = tmp_path / "export"
+    out.mkdir()
+    (out / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")  # Finder's file does not make the folder "not empty"
     assert main(["--database-url", url_of(database), "export-training", str(out)]) == 0
 
     with (out / "groups.csv").open(newline="") as handle:
@@ -65,7 +67,7 @@ def test_export_training_layout(database: Database, clinicians, tmp_path: Path) 
         (f"psoriasis/{pso.public_id}_1.jpg", "psoriasis", pso.public_id, "dermoscope"),
         (f"seborrheic_dermatitis/{seb.public_id}_0.jpg", "seborrheic_dermatitis", seb.public_id, "phone"),
     ]
-    assert sorted(p.name for p in out.iterdir()) == ["groups.csv", "psoriasis", "seborrheic_dermatitis"]
+    assert sorted(p.name for p in out.iterdir()) == [".DS_Store", "groups.csv", "psoriasis", "seborrheic_dermatitis"]
     for row in rows:
         with Image.open(out / row["file"]) as image:
             assert image.size == (16, 12)

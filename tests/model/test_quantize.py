@@ -121,7 +121,7 @@ def test_agreement_counts_what_int8_changes() -> None:
 def test_quantize_command_records_ranges_and_heldout_figures(tmp_path: Path) -> None:
     from scalp_model import train
 
-    data = make_toy_data(tmp_path / "data")
+    data = make_toy_data(tmp_path / "data", odd_files=True)
     weights = tmp_path / "toy.pt"
     assert train.main(parse([str(data), "--out", str(weights), "--init", "scratch", "--epochs", "1", "--batch-size", "4",
                              "--split", "0.5", "0.25", "0.25", "--ood-components", "4", "--ood-generated", "5",

@@ -15,8 +15,29 @@ from scalp_model.settings import DEFAULT_WEIGHTS
 from scalp_model.synthetic import texture_image
 
 
-def make_toy_data(root: Path, per_class: int = 16) -> Path:
-    """Two classes of generated textures in pairs of near-duplicates (one group per pair)."""
+# What real folders hold besides photos: a macOS resource fork (AppleDouble header then metadata), Finder's and
+# Windows' own files, a copy left by unzipping on a Mac, and a picture file that is not a picture.
+APPLE_DOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + b"\x00" * 64
+
+
+def add_odd_files(root: Path) -> list[str]:
+    """Hidden, system and unreadable files in every class folder; returns the unreadable ones (relative)."""
+    broken = []
+    for name in CLASS_NAMES:
+        folder = root / name
+        (folder / "._IMG_200.jpg").write_bytes(APPLE_DOUBLE)
+        (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + b"\x00" * 32)
+        (folder / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0" + b"\x00" * 60)
+        (folder / "__MACOSX").mkdir()
+        (folder / "__MACOSX" / "._00.png").write_bytes(APPLE_DOUBLE)
+        (folder / "zz-notes.png").write_text("a text file renamed .png\n")
+        broken.append(f"{name}/zz-notes.png")
+    return broken
+
+
+def make_toy_data(root: Path, per_class: int = 16, odd_files: bool = False) -> Path:
+    """Two classes of generated textures in pairs of near-duplicates (one group per pair); with ``odd_files``
+    also hidden, system and unreadable files (see :func:`add_odd_files`)."""
     rng = np.random.default_rng(0)
     rows = []
     for label, name in enumerate(CLASS_NAMES):
@@ -30,6 +51,8 @@ def make_toy_data(root: Path, per_class: int = 16) -> Path:
         w = csv.writer(fh)
         w.writerow(["file", "group", "source"])
         w.writerows(rows)
+    if odd_files:
+        add_odd_files(root)
     return root
 
 
@@ -46,7 +69,7 @@ def toy_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from scalp_model import train
 
     root = tmp_path_factory.mktemp("toy")
-    data = make_toy_data(root / "data")
+    data = make_toy_data(root / "data", odd_files=True)  # they are skipped: the split holds 32 images
     out = root / "w" / "toy.pt"
     args = parse([str(data), "--out", str(out), "--init", "scratch", "--epochs", "2", "--batch-size", "4",
                   "--split", "0.5", "0.25", "0.25", "--ood-components", "4", "--ood-generated", "5", "--no-progress", "--version", "toy-1",
