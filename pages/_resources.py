@@ -1,8 +1,9 @@
 """What every page shares: settings, the one predictor, the one database, and error display.
 
-The two ``st.cache_resource`` getters live here and nowhere else, so the checkpoint is loaded and the
-database migrated once per process and shared by every session (``Predictor`` and ``Database`` are
-thread-safe). Pages use ``from pages import _resources as res`` and call ``res.get_predictor()`` and
+The two shared getters live here and nowhere else, so the checkpoint is loaded and the database
+migrated once per process and shared by every session (``Predictor`` and ``Database`` are thread-safe).
+They are :class:`security.shared.SharedResource` objects, not ``st.cache_resource``: Streamlit clears its
+caches for the whole process when any browser sends a ``clear_cache`` message. Pages use ``from pages import _resources as res`` and call ``res.get_predictor()`` and
 ``res.get_database()`` at the moment they need them; tests replace those two attributes.
 
 Settings come from the environment. Top-level values in ``.streamlit/secrets.toml`` are copied into the
@@ -37,6 +38,7 @@ from scalp_model.predictor import Analysis, Predictor
 from scalp_model.preprocess import decode_image, sanitized_bytes
 from scalp_model.settings import Setting
 from security.client import client_address, session_reference
+from security.shared import shared_resource
 from security.text import plain
 
 log = logging.getLogger("scalpscope.app")
@@ -95,7 +97,7 @@ def oidc_configured() -> bool:
 
 
 # --- shared resources -------------------------------------------------------------------------------
-@st.cache_resource(show_spinner="Loading the model…", max_entries=2)
+@shared_resource(max_entries=2)
 def _load_predictor(path: str, device: str) -> Predictor:
     predictor = Predictor.from_path(path, device=None if device == "auto" else device)
     log.info("model %s loaded from %s on %s", predictor.version, path, predictor.device)
@@ -104,10 +106,14 @@ def _load_predictor(path: str, device: str) -> Predictor:
 
 def get_predictor() -> Predictor:
     """The process-wide predictor for ``SCALPSCOPE_WEIGHTS``; raises a ``WeightsError`` when unusable."""
-    return _load_predictor(str(model_settings.weights_path()), model_settings.DEVICE.get())
+    key = (str(model_settings.weights_path()), model_settings.DEVICE.get())
+    if _load_predictor.has(*key):
+        return _load_predictor(*key)
+    with st.spinner("Loading the model…"):
+        return _load_predictor(*key)
 
 
-@st.cache_resource(show_spinner="Opening the database…", max_entries=4)
+@shared_resource(max_entries=4)
 def _open_database(url: str, demo: bool) -> Database:
     database = Database.from_url(url)
     database.migrate()
@@ -123,7 +129,7 @@ def get_database() -> Database:
     return _open_database(db_settings.default_database_url(), demo_mode())
 
 
-@st.cache_data(ttl=60, show_spinner=False, max_entries=16)
+@shared_resource(max_entries=16, ttl_s=60)
 def _turnaround(url: str, days: int | None) -> Turnaround:
     since = None if days is None else utcnow() - timedelta(days=days)
     with _open_database(url, demo_mode()).begin() as session:

@@ -17,6 +17,7 @@ from db.consultations import (
     submit_consultation,
 )
 from db.models import utcnow
+from scalp_model import settings as model_settings
 from scalp_model.errors import ScalpScopeError
 from scalp_model.predictor import Analysis, Predictor
 from scalp_model.preprocess import decode_image
@@ -25,6 +26,7 @@ from pages import _report as report
 from pages import _resources as res
 from pages import _views as views
 from security.text import plain
+from security.uploads import upload_problem
 
 MAX_PHOTOS = 3
 # The browser's picker offers these; the MIME types also stop Streamlit from re-checking the file *name* on
@@ -76,12 +78,25 @@ def history_from_state() -> dict:
     }
 
 
-def photos_from_state() -> list[tuple[str, bytes, str]]:
-    """(name, bytes, origin) of every uploaded photo and the camera shot, as the widgets hold them."""
-    photos = [(f.name, f.getvalue(), "upload") for f in st.session_state.get("nc_files") or []]
+def _uploaded() -> list:
+    files = list(st.session_state.get("nc_files") or [])
     shot = st.session_state.get("nc_camera") if st.session_state.get("nc_use_camera") else None
-    if shot is not None:
-        photos.append(("camera photo", shot.getvalue(), "camera"))
+    return files + ([shot] if shot is not None else [])
+
+
+def photo_sizes() -> list[int]:
+    """Byte sizes of the uploaded photos and the camera shot, read without copying or decoding them."""
+    return [f.size for f in _uploaded()]
+
+
+def photos_from_state() -> list[tuple[str, bytes, str]]:
+    """(name, bytes, origin) of every uploaded photo and the camera shot, as the widgets hold them, or none
+    at all while there are more or larger files than allowed (nothing is copied, hashed or decoded then)."""
+    if upload_problem(photo_sizes(), MAX_PHOTOS, model_settings.max_upload_bytes()):
+        return []
+    files = list(st.session_state.get("nc_files") or [])
+    photos = [(f.name, f.getvalue(), "upload") for f in files]
+    photos += [("camera photo", f.getvalue(), "camera") for f in _uploaded()[len(files):]]
     return photos
 
 
@@ -91,16 +106,19 @@ def usable_photos(photos: list[tuple[str, bytes, str]], checked: list) -> list[t
             if not isinstance(result, ScalpScopeError)]
 
 
-def problems_before_submit(consent: bool, photos: list, usable: list) -> list[str]:
+def problems_before_submit(consent: bool, sizes: list[int], usable: list) -> list[str]:
+    """What stops a submission, in words for the patient (``sizes``: from photo_sizes)."""
     problems = []
     if not consent:
         problems.append("tick the consent box")
-    if not photos:
+    if not sizes:
         problems.append(f"add 1 to {MAX_PHOTOS} photos")
-    elif len(photos) > MAX_PHOTOS:
-        problems.append(f"remove {len(photos) - MAX_PHOTOS} photo(s): at most {MAX_PHOTOS}")
-    elif len(usable) < len(photos):
-        problems.append("remove the photos that cannot be read")
+    else:
+        over = upload_problem(sizes, MAX_PHOTOS, model_settings.max_upload_bytes())
+        if over:
+            problems.append(over)
+        elif len(usable) < len(sizes):
+            problems.append("remove the photos that cannot be read")
     return problems
 
 
@@ -125,7 +143,7 @@ def submit_now() -> None:
     """
     photos = photos_from_state()
     usable = usable_photos(photos, check_photos(photos))
-    if problems_before_submit(bool(st.session_state.get("nc_consent")), photos, usable):
+    if problems_before_submit(bool(st.session_state.get("nc_consent")), photo_sizes(), usable):
         return  # the page shows what is missing; the button was disabled in the browser anyway
     history = history_from_state()
     status = st.empty()
@@ -241,7 +259,11 @@ for (name, _, _), result in zip(photos, checked):
         else:
             feedback.warning("  \n".join(quality.advice), icon=":material/tips_and_updates:")
 
-problems = problems_before_submit(consent, photos, usable_photos(photos, checked))
+sizes = photo_sizes()
+if not photos and sizes:  # over the limits: refused before anything was decoded
+    st.error(f"{upload_problem(sizes, MAX_PHOTOS, model_settings.max_upload_bytes()).capitalize()}. "
+             "The photos are checked once that is done.", icon=":material/photo_library:")
+problems = problems_before_submit(consent, sizes, usable_photos(photos, checked))
 if problems:
     st.caption("To submit: " + "; ".join(problems) + ".")
 st.button("Submit for review", type="primary", disabled=bool(problems), key="nc_submit")
