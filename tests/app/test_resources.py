@@ -54,8 +54,36 @@ def test_database_is_shared_and_migrated_once(app_env):
     assert database.current_revision() == database.head_revision()
 
 
-def test_secrets_are_optional(app_env):
-    assert isinstance(res.secrets(), dict)  # {} without a secrets file, never an error
+@pytest.fixture
+def secrets_at(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """Point Streamlit's secrets at ``tmp_path/secrets.toml`` (written by the test or absent), freshly parsed."""
+    import streamlit
+    from streamlit import config
+    from streamlit.runtime.secrets import Secrets
+
+    path = tmp_path / "secrets.toml"
+    previous = config.get_option("secrets.files")
+    config.set_option("secrets.files", [str(path)])
+    monkeypatch.setattr(streamlit, "secrets", Secrets())
+    yield path
+    config.set_option("secrets.files", previous)
+
+
+def test_secrets_are_optional(app_env, secrets_at):
+    assert not secrets_at.exists()
+    assert res.secrets() == {}  # no secrets file: empty, never an error
+    assert not res.oidc_configured()
+
+
+def test_secrets_file_values_are_read_and_reach_the_environment(app_env, secrets_at, monkeypatch):
+    monkeypatch.setenv("SCALPSCOPE_SESSION_TIMEOUT_MIN", "30")  # recorded, so the copy is undone afterwards
+    monkeypatch.delenv("SCALPSCOPE_SESSION_TIMEOUT_MIN")
+    secrets_at.write_text('SCALPSCOPE_SESSION_TIMEOUT_MIN = "7"\n\n[auth]\nredirect_uri = '
+                          '"http://localhost:8501/oauth2callback"\n', encoding="utf-8")
+    assert res.secrets() == {"SCALPSCOPE_SESSION_TIMEOUT_MIN": "7",
+                             "auth": {"redirect_uri": "http://localhost:8501/oauth2callback"}}
+    assert res.session_timeout_s() == 7 * 60  # top-level values were copied into the environment
+    assert res.oidc_configured()
 
 
 def test_streamlit_config_is_safe():

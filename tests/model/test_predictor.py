@@ -1,6 +1,7 @@
 """The predictor: decisions from the checkpoint's metadata, thread safety, devices."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -21,8 +22,9 @@ def test_prediction_fields(predictor: Predictor) -> None:
     assert pred.cam.shape == (224, 224) and 0.0 <= pred.cam.min() and pred.cam.max() <= 1.0 + 1e-6
     assert pred.model_sha256 == predictor.sha256 and pred.model_version == "test-tiny"
     assert set(pred.timings_ms) >= {"preprocess", "model"}
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         pred.label = "x"  # frozen
+    assert pred.label in ("psoriasis", "seborrheic_dermatitis")
 
 
 def test_threshold_and_band_come_from_checkpoint(tmp_path: Path) -> None:
