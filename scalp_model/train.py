@@ -338,6 +338,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
            "group k-fold out-of-fold scores of the training split; cv also records the recipe's cross-validation")
     a("--cv-reference", action="append", default=[], metavar="NAME=FILE",
       help="with --calibrate cv: a 'crossval --json' report to list beside this model in the card (repeatable)")
+    a("--distill-log", default=None, help="log.jsonl of the distillation behind --init: its fidelity goes into the card")
     a("--uncertain-band", type=float, default=0.1, help="|p - threshold| below this is flagged uncertain (default 0.1)")
     a("--ood-dir", action="append", default=[], help="folder of out-of-scope images to report the gate's rejection rate on (repeatable)")
     a("--ood-limit", type=int, default=300, help="at most this many images per --ood-dir (default 300; 0 = all)")
@@ -496,6 +497,8 @@ def finish(args, model: ScalpNet, meta: ModelMeta, samples, split, train_ds, val
     metrics["best_epoch"] = best_epoch
     if getattr(args, "calibrate", "validation") == "cv":
         metrics["cross_validation"] = recipe_cross_validation(ckpt, args)
+    if getattr(args, "distill_log", None):
+        metrics["distillation"] = distillation_summary(Path(args.distill_log))
     meta = ModelMeta(**{**meta.__dict__, "metrics": _jsonable(metrics)})
     sha = save_checkpoint(out, ckpt.model.cpu(), meta, ood_state)
     card = write_card(out, meta, sha)  # written after the file, carrying its sha256
@@ -547,6 +550,19 @@ def recipe_cross_validation(ckpt, args) -> dict[str, Any]:
     print(f"recipe CV on {len(labels)} photos: AUC {mean['auc']:.3f}, sensitivity {mean['sensitivity']:.3f}, "
           f"specificity {mean['specificity']:.3f}, ECE {mean['ece']:.3f}")
     return report
+
+
+def distillation_summary(log_path: Path) -> dict[str, Any]:
+    """How far the distillation behind ``--init`` got: its last training entry and last held-back measures."""
+    entries = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    train_rows = [e for e in entries if e.get("kind") == "train"]
+    evals = [e for e in entries if e.get("kind") == "eval"]
+    if not train_rows:
+        raise TrainingError(f"{log_path} holds no training entry")
+    last = train_rows[-1]
+    return {"log": str(log_path), "step": last["step"], "hours": last["hours"], "epochs": last.get("epochs"),
+            "first_eval": evals[0] if evals else None, "last_eval": evals[-1] if evals else None,
+            "curve": [{k: e.get(k) for k in ("step", "hours", "feature_r2", "task_r", "probe_224")} for e in evals]}
 
 
 def quantize_after_training(out: Path, data_dir: Path) -> None:

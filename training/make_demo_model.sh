@@ -1,34 +1,42 @@
 #!/usr/bin/env bash
-# The exact commands that produced weights/scalpscope-googlenet-demo.pt (demo-v2-distilled-lpft); see training/README.md.
-# Run from the repository root with the dev venv; the images live in ../shared/data and are never copied here.
-# Wall-clock budgets (--minutes) make the distillation depend on machine speed: the shipped run had 2 CPU cores
-# shared with other jobs (3 epochs, then 67 steps). Intermediate files go to /tmp/scalp.
+# The exact commands behind weights/scalpscope-googlenet-demo.pt; see training/README.md for what each stage does.
+# Run from the repository root with the dev venv (./scalpscope install dev). The images live in ../shared/data and
+# are never copied here; intermediate files go to $WORK (/tmp/scalp). CPU figures: 2-core AMD EPYC, no GPU.
 set -euo pipefail
-PY=${PY:-/root/.cache/scalpscope-dev-venv/bin/python}
+PY=${PY:-.venv/bin/python}
 DATA=${DATA:-../shared/data}
 W=${WORK:-/tmp/scalp}
+RUN=${RUN:-fm-lite1}
 mkdir -p "$W"
 
-# 1. Teacher targets (EfficientNet-Lite0, ImageNet): 6 augmented 160 px views per scalp TRAINING image (seed 0 split;
-#    val/test never seen), 2 views per body/ and other_dermoscopy/ image. ~6 min.
-$PY -m scalp_model.teacher cache "$DATA/scalp" --extra "$DATA/body" "$DATA/other_dermoscopy" --out "$W/teacher160.npz"
+# 1. Teacher study: EfficientNet-Lite0/1/2 and their concatenation as frozen-feature probes, group 5-fold CV x 3
+#    seeds, at 224 and 160 px (one JSON report per row; the card lists them). ~10 min.
+$PY -m scalp_model.training.teacher_study "$DATA/scalp" --sizes 224 160 --out-dir "$W/cv"
 
-# 2. Label-free feature distillation into GoogLeNet from scratch (pooled features + ImageNet KL), 112 px then 160 px.
-$PY -m scalp_model.distill "$W/teacher160.npz" --out "$W/distilled_v1.pth" --minutes 22 --size 112
+# 2. Patient, consistent distillation of EfficientNet-Lite1 (224 px views) into GoogLeNet from scratch (112 px).
+#    Resumable: re-run the same command after any stop; it continues from training/runs/$RUN/state.pt, or from the
+#    committed milestone training/checkpoints/$RUN-student.pt on a new machine. --minutes bounds one sitting.
+#    Shipped student: see the card's "Distillation" section for its step, hours and fidelity.
+nice -n 10 $PY -m scalp_model.training.patient_distill --run-dir "training/runs/$RUN" \
+    --milestone "training/checkpoints/$RUN-student.pt" --minutes "${DISTILL_MINUTES:-0}" --max-steps "${DISTILL_STEPS:-0}"
 
-# 3. Continue, adding the teacher's scalp-disease logit (logistic head on teacher features, scalp training views only).
-$PY -m scalp_model.distill "$W/teacher160.npz" --out "$W/distilled_v2.pth" --init "$W/distilled_v1.pth" \
-    --minutes 24 --size 112 --lr 1e-3 --warmup 20 --task-weight 1.0 --kd-weight 0.25
+# 3. The EMA student's GoogLeNet trunk, for train --init.
+$PY -m scalp_model.training.patient_distill --run-dir "training/runs/$RUN" \
+    --milestone "training/checkpoints/$RUN-student.pt" --export "$W/student.pth"
 
-# 4. Paper recipe fine-tune (Adam 1e-4, MSE softmax vs one-hot + L2, rotation ±90°, scale 1-2, 224 px) after a linear
-#    probe, inception5 + head trainable; temperature, threshold, OOD gate, test figures via Predictor, card.
-$PY -m scalp_model train "$DATA/scalp" --out weights/scalpscope-googlenet-demo.pt --init "$W/distilled_v2.pth" \
-    --head-init linear-probe --freeze inception4 --epochs 12 --class-weights balanced \
-    --ood-dir "$DATA/other_dermoscopy" --ood-limit 200 --threads 2 --version demo-v2-distilled-lpft
+# 4. Linear probe on the frozen trunk, temperature and threshold (sensitivity >= 0.95) from training-split group CV,
+#    out-of-scope gate, test split via the app's Predictor, recipe cross-validation on all photos beside the
+#    teacher probes, card; then int8 calibration (train runs 'quantize'). ~10 min.
+$PY -m scalp_model train "$DATA/scalp" --out weights/scalpscope-googlenet-demo.pt --init "$W/student.pth" \
+    --head-init linear-probe --epochs 0 --calibrate cv \
+    --cv-reference "EfficientNet-Lite0 teacher=$W/cv/teacher-lite0-224.json" \
+    --cv-reference "EfficientNet-Lite1 teacher (the one distilled)=$W/cv/teacher-lite1-224.json" \
+    --cv-reference "EfficientNet-Lite2 teacher=$W/cv/teacher-lite2-224.json" \
+    --cv-reference "Lite0+Lite1+Lite2 teachers=$W/cv/teacher-lite0+lite1+lite2-224.json" \
+    --cv-reference "previous shipped model demo-v2-distilled-lpft=$W/cv/demo-v2.json" \
+    --distill-log "training/runs/$RUN/log.jsonl" \
+    --ood-dir "$DATA/other_dermoscopy" --ood-limit 200 --threads 2 --version "${VERSION:-demo-v3-fm-lite1}"
 
-# 5. Ablation table in the card (runs on the same split; see the card for their commands).
-# $PY -m scalp_model.card weights/scalpscope-googlenet-demo.pt --variant NAME CHECKPOINT ... --row JSON ...
-
-# 6. Int8 CPU inference: activation ranges calibrated on the training split, fp32-vs-int8 figures on val+test, both
-#    written into the checkpoint and its card (the int8 model is rebuilt from them on first use). ~30 s.
-$PY -m scalp_model quantize "$DATA/scalp" --weights weights/scalpscope-googlenet-demo.pt
+# Checks that reproduce the card:
+#   $PY -m scalp_model evaluate "$DATA/scalp" --split test --json
+#   $PY -m scalp_model crossval "$DATA/scalp"

@@ -251,7 +251,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--split-seed", type=int, default=0, help="scalp split seed (train's --seed)")
     p.add_argument("--minutes", type=float, default=0, help="stop after this many minutes (0: until --max-steps)")
     p.add_argument("--max-steps", type=int, default=0, help="stop at this step (0: no limit)")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1,
+                   help="CPU threads (default 1: on the 2-core machine with tests running beside it, two threads took "
+                        "11-16 s a step and one thread 2.6 s; threads that wait on each other stall when another "
+                        "process holds a core)")
     p.add_argument("--save-minutes", type=float, default=5)
     p.add_argument("--eval-minutes", type=float, default=30)
     p.add_argument("--milestone-minutes", type=float, default=60)
@@ -358,13 +361,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         tick = time.time()
         run.seconds += tick - last
         last = tick
-        for k, v in parts.items():
+        for k, v in {**parts, "n": 1.0}.items():
             sums[k] = sums.get(k, 0.0) + v
         bar.update(1)
         if run.step % 100 == 0:
+            n = sums["n"]
             entry = {"step": run.step, "hours": round(run.seconds / 3600, 3), "kind": "train",
                      "lr": lr_at(run.step, args), "epochs": round(run.step * args.batch_size / len(pool), 2),
-                     **{k: round(v / 100, 4) for k, v in sums.items()}}
+                     "steps_averaged": int(sums.pop("n")), **{k: round(v / n, 4) for k, v in sums.items()}}
             record(entry)
             bar.set_postfix(loss=entry["loss"], feat=entry["feat"], task=entry["task"])
             sums = {}
