@@ -194,6 +194,40 @@ def quantization_section(q: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def side_by_side(meta: ModelMeta) -> dict[str, Any]:
+    """The recorded figures to read beside a fresh evaluation: the recipe's cross-validated means for this model
+    and its reference rows (teacher probes, earlier models), the recorded test split, and distillation fidelity."""
+    m = meta.metrics
+    cv = m.get("cross_validation") or {}
+    rows = []
+    if "mean" in cv:
+        rows.append({"name": "this model", "features": cv.get("features"), **cv["mean"]})
+        rows += [{"name": r["name"], "features": r.get("features"), **r["mean"]} for r in cv.get("references", [])]
+    d = m.get("distillation") or {}
+    last = d.get("last_eval") or {}
+    return {"cross_validation": rows,
+            "test": {k: (m.get("test") or {}).get(k) for k in ("n", "auc", "auc_ci", "sensitivity", "specificity", "ece")},
+            "distillation": {"step": d.get("step"), "hours": d.get("hours"), "feature_r2": last.get("feature_r2"),
+                             "task_r": last.get("task_r")} if d else None}
+
+
+def format_side_by_side(rec: dict[str, Any]) -> str:
+    """Text lines for :func:`side_by_side` (empty when the card records no cross-validation)."""
+    if not rec["cross_validation"]:
+        return ""
+    lines = ["recorded in the model card (group 5-fold CV x 3 seeds; reproduce with 'python -m scalp_model crossval'):"]
+    for r in rec["cross_validation"]:
+        o, s = r.get("overall", {}), r.get("same_source", {})
+        lines.append(f"  {r['name']}: AUC {_fmt(o.get('auc'))}, sensitivity {_fmt(o.get('sensitivity'))}, specificity "
+                     f"{_fmt(o.get('specificity'))}, ECE {_fmt(o.get('ece'))}; dermnet_thumb vs dermnet_thumb AUC "
+                     f"{_fmt(s.get('auc'))}")
+    d = rec.get("distillation")
+    if d:
+        lines.append(f"  distillation: step {d['step']} ({d['hours']} h), held-back feature R² {_fmt(d['feature_r2'])}, "
+                     f"scalp-logit r {_fmt(d['task_r'])}")
+    return "\n".join(lines)
+
+
 def card_summary(meta: ModelMeta) -> dict[str, Any]:
     q = {k: v for k, v in meta.quantization.items() if k in ("format", "heldout", "test")}
     return {"version": meta.version, "threshold": meta.threshold, "temperature": meta.temperature,

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import settings
+from .card import format_side_by_side, side_by_side
 from .checkpoint import POSITIVE_CLASS
 from .data import Sample, SkippedFiles, UnreadableImageError, load_image, scan_dataset, select
 from .metrics import binary_report, reliability
@@ -199,6 +200,7 @@ def main(args: argparse.Namespace) -> int:
         out = {k: rep[k] for k in JSON_KEYS}
         out.update({k: rep[k] for k in ("sensitivity_ci", "specificity_ci", "confusion", "split", "note", "skipped")})
         out["model"] = {"version": predictor.version, "sha256": predictor.sha256}
+        out["recorded"] = side_by_side(predictor.meta)
         print(json.dumps(out, indent=1))
     else:
         print(f"model {predictor.version} ({predictor.sha256[:12]}), split {rep['split']}"
@@ -206,4 +208,7 @@ def main(args: argparse.Namespace) -> int:
         print(format_report(rep))
         if skipped:
             print(f"{len(skipped)} file(s) skipped, listed on stderr")
+        recorded = format_side_by_side(side_by_side(predictor.meta))
+        if recorded:
+            print(recorded)
     return 0

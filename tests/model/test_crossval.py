@@ -109,3 +109,17 @@ def test_crossval_command_reports_a_checkpoint_and_names_a_missing_folder(lp_run
     assert report["per_seed"][0]["overall"]["n"] == 32 and "lp.pt" in report["features"]
     assert main(["crossval", str(tmp_path / "nowhere")]) == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_evaluate_shows_the_recorded_cross_validation_beside_the_fresh_figures(lp_run, capsys) -> None:
+    from scalp_model.cli import main
+
+    out, data = lp_run
+    assert main(["evaluate", str(data), "--weights", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    names = [r["name"] for r in report["recorded"]["cross_validation"]]
+    assert names == ["this model", "teacher X"]
+    assert report["recorded"]["distillation"]["feature_r2"] == 0.123
+    assert main(["evaluate", str(data), "--weights", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "recorded in the model card" in text and "teacher X: AUC" in text
