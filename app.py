@@ -6,7 +6,9 @@ Pages live in ``pages/``; what they share (model, database, settings, error disp
 import streamlit as st
 
 from pages import _auth as auth
+from pages import _draft as draft
 from pages import _resources as res
+from pages import _views as views
 from security.text import plain
 
 st.set_page_config(page_title="ScalpScope", page_icon=":material/dermatology:", layout="wide")
@@ -40,5 +42,9 @@ with st.sidebar:
         st.button("Sign out", key="sign_out", on_click=auth.sign_out, icon=":material/logout:")
     if res.demo_mode():
         st.caption(":material/science: Demo mode: data entered here is marked as demo data.")
+
+draft.wait_while_saving()  # a click during a save started this run: let that save finish first
+if navigation.url_path != "new_consultation":
+    views.remind_unseen_access_code(draft.unseen_access_code())  # stored while the patient left the page
 
 navigation.run()

@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, union_all, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from db import audit
-from db.codes import hash_code, issue_code, normalise_code
+from db.codes import hash_code, issue_code, new_access_code, normalise_code
 from db.errors import InvalidTransitionError, NotFoundError, ValidationError
 from db.models import (
     Consultation,
@@ -137,6 +138,20 @@ def new_public_id() -> str:
             return public_id
 
 
+@dataclass(frozen=True)
+class Submission:
+    """What one filled New consultation form is sent with, made when the form starts: an idempotency key
+    and the access code the consultation will have. Kept with the form (server side), they let a repeated
+    or interrupted submission find the consultation already stored and show the same code."""
+
+    key: str
+    access_code: str
+
+    @classmethod
+    def new(cls) -> Submission:
+        return cls(key=secrets.token_urlsafe(24), access_code=new_access_code())
+
+
 def submit_consultation(
     session: Session,
     history: PatientHistory | Mapping[str, Any],
@@ -146,16 +161,54 @@ def submit_consultation(
     *,
     is_demo: bool = False,
     now: datetime | None = None,
+    submission: Submission | None = None,
 ) -> tuple[Consultation, str]:
     """Store a consultation with its images and predictions; return it and the plain access code.
 
     The code exists only in the return value (the database keeps its hash): show it to the patient once.
+    With ``submission``, its key makes this idempotent (enforced by a unique index): when a consultation
+    with that key is already stored, it is returned with the submission's code and nothing new is stored.
     """
     if not isinstance(history, PatientHistory):
         history = PatientHistory.from_mapping(history)
     _validate_submission(history, consent_version, images, predictions)
+    if submission is not None:
+        if not submission.key or len(submission.key) > 64 or normalise_code(submission.access_code) is None:
+            raise ValidationError("This form's submission key or access code is not valid; please reload the page.")
+        stored = _submitted_before(session, submission)
+        if stored is not None:
+            return stored, submission.access_code
+        try:
+            with session.begin_nested():  # another process may store the same key at the same moment
+                return _store_consultation(session, history, consent_version, images, predictions, is_demo=is_demo,
+                                           now=now, submission=submission)
+        except IntegrityError:
+            stored = _submitted_before(session, submission)
+            if stored is None:
+                raise
+            return stored, submission.access_code
+    return _store_consultation(session, history, consent_version, images, predictions, is_demo=is_demo, now=now)
+
+
+def _submitted_before(session: Session, submission: Submission) -> Consultation | None:
+    """The consultation already stored for this submission's key; its code must be the submission's."""
+    stored = session.scalar(select(Consultation).where(Consultation.submission_key == submission.key))
+    if stored is not None and not hmac.compare_digest(
+            stored.access_code_hash, hash_code(session, normalise_code(submission.access_code) or "")):
+        raise ValidationError("This form was already sent with another access code; please reload the page.")
+    return stored
+
+
+def _store_consultation(session: Session, history: PatientHistory, consent_version: str,
+                        images: Sequence[NewImage], predictions: Sequence[NewPrediction | None], *,
+                        is_demo: bool, now: datetime | None, submission: Submission | None = None
+                        ) -> tuple[Consultation, str]:
     now = now or utcnow()
-    code, code_hash = issue_code(session)
+    if submission is None:
+        code, code_hash = issue_code(session)
+    else:
+        code = submission.access_code
+        code_hash = hash_code(session, normalise_code(code) or "")
     triage = compute_triage(predictions)
     consultation = Consultation(
         public_id=new_public_id(),
@@ -170,6 +223,7 @@ def submit_consultation(
         consent_version=consent_version,
         consent_at=now,
         is_demo=is_demo,
+        submission_key=submission.key if submission is not None else None,
         **{f.name: getattr(history, f.name) for f in fields(history)},
     )
     for position, (image, prediction) in enumerate(zip(images, predictions, strict=True)):

@@ -164,6 +164,9 @@ class Consultation(Base):
     consent_version: Mapped[str] = mapped_column(String(32))
     consent_at: Mapped[datetime]
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # One filled form stores one consultation: the form's idempotency key (unique; NULL for older rows and
+    # for consultations made outside the app, e.g. seed-demo).
+    submission_key: Mapped[str | None] = mapped_column(String(64))
 
     claimed_by: Mapped[User | None] = relationship()
     images: Mapped[list[ConsultImage]] = relationship(
@@ -188,6 +191,8 @@ Index(
 )
 # Covers db.stats.turnaround (windows on created_at; reads reviewed_at, filters is_demo) without the table.
 Index("ix_consultations_turnaround", Consultation.created_at, Consultation.reviewed_at, Consultation.is_demo)
+# A second submission of the same form (double click, interrupted run) cannot store a second consultation.
+Index("ix_consultations_submission_key", Consultation.submission_key, unique=True)
 
 
 class ConsultImage(Base):

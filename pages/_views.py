@@ -77,6 +77,20 @@ def format_duration(delta: timedelta | None) -> str:
 ACCESS_CODE_KEY = "access_code"  # the container's CSS class is st-key-access_code (browser tests find it)
 
 
+def remind_unseen_access_code(code: str | None) -> None:
+    """On any other page: the access code of a consultation that was stored after the patient left the New
+    consultation page (its results were never drawn in full), so the code still reaches them."""
+    if code is None:
+        return
+    with st.container(border=True):
+        st.warning("Your consultation was sent and stored while you opened another page. Its access code is "
+                   "below: copy it now, you need it to read the dermatologist's conclusion.",
+                   icon=":material/key:")
+        show_access_code(code)
+        st.page_link("pages/new_consultation.py", label="See the estimate and download the PDF summary",
+                     icon=":material/arrow_forward:")
+
+
 def show_access_code(code: str) -> None:
     """The code large and alone in its block, so a triple-click selects exactly the code.
 

@@ -22,6 +22,7 @@ from scalp_model.errors import ScalpScopeError
 from scalp_model.predictor import Analysis, Predictor
 from scalp_model.preprocess import decode_image
 from scalp_model.quality import assess_quality
+from pages import _draft as draft
 from pages import _report as report
 from pages import _resources as res
 from pages import _views as views
@@ -79,9 +80,10 @@ def history_from_state() -> dict:
 
 
 def _uploaded() -> list:
+    """The photos' file objects: those kept from before the patient left the page, the uploader's, the shot."""
     files = list(st.session_state.get("nc_files") or [])
     shot = st.session_state.get("nc_camera") if st.session_state.get("nc_use_camera") else None
-    return files + ([shot] if shot is not None else [])
+    return [f for _, f in draft.kept()] + files + ([shot] if shot is not None else [])
 
 
 def photo_sizes() -> list[int]:
@@ -94,9 +96,11 @@ def photos_from_state() -> list[tuple[str, bytes, str]]:
     at all while there are more or larger files than allowed (nothing is copied, hashed or decoded then)."""
     if upload_problem(photo_sizes(), MAX_PHOTOS, model_settings.max_upload_bytes()):
         return []
+    kept = draft.kept()
     files = list(st.session_state.get("nc_files") or [])
-    photos = [(f.name, f.getvalue(), "upload") for f in files]
-    photos += [("camera photo", f.getvalue(), "camera") for f in _uploaded()[len(files):]]
+    photos = [(f.name if origin == "upload" else "camera photo", f.getvalue(), origin) for origin, f in kept]
+    photos += [(f.name, f.getvalue(), "upload") for f in files]
+    photos += [("camera photo", f.getvalue(), "camera") for f in _uploaded()[len(kept) + len(files):]]
     return photos
 
 
@@ -140,12 +144,21 @@ def submit_now() -> None:
 
     Done before the form would be drawn, so the results replace it in this same run (no second run, no
     form drawn for nothing). The form's widgets are not drawn in this run, so they start empty later.
+
+    One filled form stores one consultation: it is sent with the form's submission key and access code
+    (see ``pages._draft.submission``), so a second click, or a run interrupted by one, finds the stored
+    consultation and its code instead of storing another. Right after the commit the result goes into the
+    form's outbox, a plain dict taken from the session beforehand: a run that a click interrupts ends at its
+    next Streamlit call (drawing, or any use of ``st.session_state``), and the code must not be lost there.
     """
     photos = photos_from_state()
     usable = usable_photos(photos, check_photos(photos))
     if problems_before_submit(bool(st.session_state.get("nc_consent")), photo_sizes(), usable):
         return  # the page shows what is missing; the button was disabled in the browser anyway
     history = history_from_state()
+    submission = draft.submission()
+    outbox = draft.outbox()
+    outbox[draft.SAVING] = True  # a run started by a click meanwhile waits for this one (draft.wait_while_saving)
     status = st.empty()
     with res.friendly_errors(stop=False):
         try:
@@ -153,24 +166,31 @@ def submit_now() -> None:
             with res.get_database().begin() as session:
                 _, code = submit_consultation(session, history, res.CONSENT_VERSION,
                                               [image for image, _ in records],
-                                              [prediction for _, prediction in records], is_demo=res.demo_mode())
+                                              [prediction for _, prediction in records], is_demo=res.demo_mode(),
+                                              submission=submission)
+            outbox["result"] = result_of(code, analyses, records, predictor, history)  # no Streamlit call between
         finally:
+            outbox.pop(draft.SAVING, None)  # first: the next line is a Streamlit call, where a stopped run ends
             status.empty()
-        created = utcnow()
-        st.session_state.pop("nc_checked", None)
-        st.session_state["nc_result"] = {
-            "code": code, "analyses": analyses, "pdf_name": report.summary_filename(created),
-            # Built after the results are on screen (see show_results), once.
-            "make_pdf": functools.partial(
-                report.summary_pdf, created=created, access_code=code, model_version=predictor.version,
-                consent_version=res.CONSENT_VERSION,
-                history={"Age": history["age_band"], "Sex": history["sex"], "Duration": history["duration"],
-                         "Itch": history["itch"], "Scalp site": history["scalp_site"],
-                         "Treatments tried": history["previous_treatment"],
-                         "Photos taken with": SOURCES[history["image_source"]]},
-                photos=[report.PhotoSummary(image.data, prediction.overlay_png, prediction.p_psoriasis,
-                                            views.verdict(prediction)[1]) for image, prediction in records]),
-        }
+
+
+def result_of(code: str, analyses: list[Analysis], records: list[tuple], predictor: Predictor,
+              history: dict) -> dict:
+    """What show_results shows of a stored consultation (plain Python: no Streamlit call)."""
+    created = utcnow()
+    return {
+        "code": code, "analyses": analyses, "pdf_name": report.summary_filename(created),
+        # Built after the results are on screen (see show_results), once.
+        "make_pdf": functools.partial(
+            report.summary_pdf, created=created, access_code=code, model_version=predictor.version,
+            consent_version=res.CONSENT_VERSION,
+            history={"Age": history["age_band"], "Sex": history["sex"], "Duration": history["duration"],
+                     "Itch": history["itch"], "Scalp site": history["scalp_site"],
+                     "Treatments tried": history["previous_treatment"],
+                     "Photos taken with": SOURCES[history["image_source"]]},
+            photos=[report.PhotoSummary(image.data, prediction.overlay_png, prediction.p_psoriasis,
+                                        views.verdict(prediction)[1]) for image, prediction in records]),
+    }
 
 
 def pdf_of(result: dict) -> bytes | None:
@@ -212,13 +232,16 @@ def show_results(result: dict) -> None:
     else:
         download.warning("The PDF summary could not be made. Please copy the access code above.",
                          icon=":material/warning:")
+    result["seen"] = True  # the whole results page was drawn: other pages stop pointing to it
 
 
 st.title("New consultation")
-if st.session_state.get("nc_submit") and "nc_result" not in st.session_state:
+restored = draft.keep_or_restore()  # first: what was entered survives opening another page
+if st.session_state.get("nc_submit") and not draft.has_result():
     submit_now()
-if "nc_result" in st.session_state:
-    show_results(st.session_state["nc_result"])
+stored = draft.collect_result()
+if stored is not None:
+    show_results(stored)
     st.stop()
 
 with st.container(border=True):
@@ -242,10 +265,16 @@ st.file_uploader(f"Choose 1–{MAX_PHOTOS} photos", type=PHOTO_TYPES, accept_mul
 if st.toggle("Take a photo with this device's camera", key="nc_use_camera"):
     st.camera_input("Photo of the affected area", key="nc_camera")
 
+n_kept = len(draft.kept())
+if restored:
+    st.info("Your answers and photos from before you left this page are kept.", icon=":material/restore:")
 photos = photos_from_state()
 checked = check_photos(photos)
-for (name, _, _), result in zip(photos, checked):
+for index, ((name, _, _), result) in enumerate(zip(photos, checked)):
     with st.container(border=True):
+        if index < n_kept:  # added before the patient left the page: the uploader cannot show it again
+            st.button("Remove", key=f"nc_remove_{index}", on_click=draft.remove_kept, args=(index,),
+                      icon=":material/delete:", help="Kept from before you left this page")
         if isinstance(result, ScalpScopeError):
             st.markdown(f"**{plain(name)}**")
             res.show_error(result)
