@@ -11,8 +11,11 @@ from pages import _resources as res
 from pages import _views as views
 from security.text import plain
 
-st.set_page_config(page_title="ScalpScope", page_icon=":material/dermatology:", layout="wide")
+# An emoji icon is drawn by the browser; a :material/…: icon would be fetched from fonts.gstatic.com (a
+# third-party request from every patient's browser, and refused by the Content-Security-Policy anyway).
+st.set_page_config(page_title="ScalpScope", page_icon="🩺", layout="wide")
 res.secrets()  # copies top-level secrets (DATABASE_URL, SCALPSCOPE_*) into the environment
+auth.guard_session()  # only the browser a session started in may use it (a session id alone opens nothing)
 
 navigation = st.navigation({
     "Patients": [

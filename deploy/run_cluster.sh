@@ -8,8 +8,9 @@
 #   deploy/run_cluster.sh --seed-demo 1000     # also add 1,000 demo consultations (python -m db seed-demo)
 #   deploy/run_cluster.sh --check              # start, check every upstream through nginx, print RSS, stop
 #
-# Options: --replicas N (3)  --base-port P (8501)  --listen ADDR:PORT (127.0.0.1:8080)  --app FILE (app.py)
+# Options: --replicas N (3)  --base-port P (8501)  --listen ADDR:PORT (127.0.0.1:8080)  --app FILE (serve.py)
 #          --workdir DIR (kept afterwards)  --python PY (venv python)  --seed-demo N  --check
+#          --tls-cert PEM --tls-key PEM [--tls-listen ADDR:PORT (443)]: HTTPS with HSTS; --listen then redirects
 # Environment: DATABASE_URL, SCALPSCOPE_PG_BIN (/usr/lib/postgresql/15/bin), SCALPSCOPE_VENV, and anything
 # the app reads (SCALPSCOPE_DEMO, SCALPSCOPE_CODE_PEPPER, ...) is passed on to the app processes.
 # Stop with Ctrl-C (or SIGTERM): nginx, the app processes and the private PostgreSQL are stopped in turn.
@@ -19,11 +20,12 @@ REPO="$(cd "$(dirname "$0")/.." && pwd)"
 REPLICAS=3
 BASE_PORT=8501
 LISTEN=127.0.0.1:8080
-APP=app.py
+APP=serve.py  # app.py wrapped with the security headers and the client cookie
 WORKDIR=""
 KEEP=0
 SEED_DEMO=0
 CHECK=0
+TLS_ARGS=()
 PYTHON="${SCALPSCOPE_PYTHON:-}"
 PG_BIN="${SCALPSCOPE_PG_BIN:-/usr/lib/postgresql/15/bin}"
 
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
     --python) PYTHON="$2"; shift 2 ;;
     --seed-demo) SEED_DEMO="$2"; shift 2 ;;
     --check) CHECK=1; shift ;;
+    --tls-cert|--tls-key|--tls-listen) TLS_ARGS+=("$1" "$2"); shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "unknown option $1" >&2; usage 2 ;;
   esac
@@ -141,7 +144,11 @@ if [ "$(id -u)" = 0 ]; then  # workers drop to nobody and must write their temp 
 fi
 PORT_ARGS=()
 for i in $(seq 0 $((REPLICAS - 1))); do PORT_ARGS+=(--port $((BASE_PORT + i))); done
-"$PYTHON" "$REPO/deploy/render_nginx.py" --prefix "$NGX" --listen "$LISTEN" "${PORT_ARGS[@]}" "${USER_ARGS[@]}" >/dev/null
+# --check prints which process answered: only then does nginx name its upstreams in a header.
+CHECK_ARGS=()
+[ "$CHECK" = 1 ] && CHECK_ARGS=(--expose-upstream)
+"$PYTHON" "$REPO/deploy/render_nginx.py" --prefix "$NGX" --listen "$LISTEN" "${PORT_ARGS[@]}" "${USER_ARGS[@]}" \
+  "${TLS_ARGS[@]}" "${CHECK_ARGS[@]}" >/dev/null
 nginx -t -q -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log" || die "nginx rejected $NGX/nginx.conf"
 nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log"
 say "nginx on http://$LISTEN -> ${REPLICAS} app processes (config $NGX/nginx.conf)"

@@ -29,6 +29,15 @@ class _SignedIn:
     last_seen: float
 
 
+def guard_session() -> None:
+    """Run first on every run (app.py): a session reached from another browser than the one it started in
+    (a copied session id) loses all its state; a signed-in clinician's is audited as ``client_mismatch``."""
+    entry: _SignedIn | None = st.session_state.get(_KEY)
+    if not res.bind_session_to_browser() and entry is not None:
+        with res.friendly_errors(operator=True, stop=False), res.get_database().begin() as session:
+            record_sign_out(session, entry.clinician, "client_mismatch")
+
+
 def current_clinician() -> Clinician | None:
     """The signed-in clinician, or None; signs out a session idle for longer than the timeout."""
     entry: _SignedIn | None = st.session_state.get(_KEY)
@@ -78,6 +87,7 @@ def _sign_in_form() -> None:
     if notice:
         st.info(notice, icon=":material/schedule:")
     st.subheader("Clinician sign-in")
+    res.require_browser_cookie()  # a signed-in session is bound to this browser's cookie
     st.caption("For dermatologists of the service. Patients: use **My consultation** with your access code.")
     with res.friendly_errors(operator=True):
         database = res.get_database()

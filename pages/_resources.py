@@ -12,6 +12,7 @@ environment by Streamlit when :func:`secrets` first reads them (``app.py`` does 
 """
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -37,7 +38,7 @@ from scalp_model.errors import ScalpScopeError, WeightsError
 from scalp_model.predictor import Analysis, Predictor
 from scalp_model.preprocess import decode_image, sanitized_bytes
 from scalp_model.settings import Setting
-from security.client import client_address, session_reference
+from security.client import CLIENT_COOKIE, binding_of, client_address, session_reference
 from security.shared import shared_resource
 from security.text import plain
 
@@ -157,6 +158,59 @@ def ensure_demo_clinician(session: Session) -> None:
 
 
 # --- the browser session -----------------------------------------------------------------------------
+# What a run without any browser connection (AppTest, a bare script run) is bound to. A browser always
+# connects with request headers, so no browser can be taken for one of these.
+NO_BROWSER = "no-browser-connection"
+_BINDING_KEY = "_scalpscope_browser"
+COOKIE_MISSING = ("This browser did not send ScalpScope's session cookie, which keeps your session to this "
+                  "browser alone. Allow cookies for this site and reload the page.")
+
+
+def _has_browser_connection() -> bool:
+    try:
+        return bool(dict(st.context.headers))
+    except Exception:  # noqa: BLE001 - no script run context
+        return False
+
+
+def browser_binding() -> str | None:
+    """What this run's browser is recognised by: a hash of its HttpOnly ``scalpscope_client`` cookie,
+    :data:`NO_BROWSER` outside a browser connection, or None for a browser that sent no cookie."""
+    if not _has_browser_connection():
+        return NO_BROWSER
+    return binding_of(st.context.cookies.get(CLIENT_COOKIE))
+
+
+def bind_session_to_browser() -> bool:
+    """Check, on every run, that the session is used by the browser it started in.
+
+    A Streamlit session id (in upload URLs, logs, a shared screen) lets any client reconnect to the session;
+    only the browser that holds the session's cookie is let in. For any other client the whole session
+    state is dropped (a signed-in clinician is signed out, a patient's result and access code are gone)
+    and False is returned. The first run records the cookie.
+    """
+    current = browser_binding()
+    if _BINDING_KEY not in st.session_state:
+        st.session_state[_BINDING_KEY] = current
+        return True
+    stored = st.session_state[_BINDING_KEY]
+    if stored is not None and current is not None and hmac.compare_digest(stored, current):
+        return True
+    if stored is None and current is None:
+        return True  # no cookie either time: nothing worth taking is kept (sign-in and results need it)
+    st.session_state.clear()
+    st.session_state[_BINDING_KEY] = current
+    log.warning("a session was reached from a different browser; its state was dropped")
+    return False
+
+
+def require_browser_cookie() -> None:
+    """Stop the page with :data:`COOKIE_MISSING` when a browser connected without the client cookie."""
+    if browser_binding() is None:
+        st.error(COOKIE_MISSING, icon=":material/cookie:")
+        st.stop()
+
+
 def request_origin() -> audit.Origin | None:
     """Where the running request comes from, for the audit trail; None outside a browser connection.
 

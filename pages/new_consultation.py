@@ -236,6 +236,7 @@ def show_results(result: dict) -> None:
 
 
 st.title("New consultation")
+res.require_browser_cookie()  # the result and its access code stay with this browser alone
 restored = draft.keep_or_restore()  # first: what was entered survives opening another page
 if st.session_state.get("nc_submit") and not draft.has_result():
     submit_now()

@@ -5,8 +5,13 @@ and widget labels all render GitHub-flavoured Markdown plus Streamlit's own dire
 ``:material/icon:``, emoji shortcodes, ``$math$``). A patient's answer such as
 ``![x](http://host/p.png) [Re-verify](http://host/phish)`` would make a clinician's browser fetch the image
 and show a working link. :func:`plain` backslash-escapes every character that can start such a construct
-(CommonMark renders a backslash before any ASCII punctuation as that character alone), and also breaks the
-bare-URL, ``www.`` and e-mail autolinks of GFM, so the reader sees exactly the characters that were typed.
+(CommonMark renders a backslash before any ASCII punctuation as that character alone), so the reader sees
+exactly the characters that were typed.
+
+GFM's bare-URL, ``www.`` and e-mail autolinks, and Streamlit's ``:material/icon:`` and emoji shortcodes, are
+not Markdown syntax but searches over the text once it is parsed (escapes already gone), so they are broken
+with an invisible WORD JOINER (U+2060) after every ``:``, after ``www`` and after ``@``: the text reads the
+same, but no longer matches.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ _LONE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
 _LEADING = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))")
 _WWW = re.compile(r"(?i)\b(www)\.")
 _WHITESPACE = re.compile(r"\s+")
+JOINER = "\u2060"  # WORD JOINER: invisible, and not part of any autolink pattern
 
 
 def plain(value: object) -> str:
@@ -43,7 +49,8 @@ def plain(value: object) -> str:
         else:
             out.append(char)
     escaped = "".join(out)
-    escaped = _WWW.sub(r"\1\\.", escaped)
+    escaped = _WWW.sub(r"\1" + JOINER + r"\\.", escaped)
+    escaped = escaped.replace("\\:", "\\:" + JOINER).replace("\\@", "\\@" + JOINER)
     # A leading list marker or number: escape the marker (or the '.'/')' after the number).
     match = _LEADING.match(escaped)
     if match:

@@ -1,4 +1,4 @@
-"""A ``streamlit run app.py`` process that can be killed and restarted on the same loopback port.
+"""A ``streamlit run serve.py`` process that can be killed and restarted on the same loopback port.
 
 ``tests/app/browser.py`` has the context manager the browser tests use (start once, stop at the end);
 ``scripts/crash_test.py`` needs to SIGKILL the server at random moments and start it again on the same
@@ -23,7 +23,7 @@ __all__ = ["CHROMIUM", "LiveServer", "free_port", "healthy", "launch_chromium"]
 
 @dataclass
 class LiveServer:
-    """One ``streamlit run app.py`` on 127.0.0.1:``port``; its output is appended to ``log_path``."""
+    """One ``streamlit run serve.py`` on 127.0.0.1:``port``; its output is appended to ``log_path``."""
 
     port: int
     env: Mapping[str, str]
@@ -39,7 +39,7 @@ class LiveServer:
         """Start the server and wait until its health endpoint answers; RuntimeError otherwise."""
         with open(self.log_path, "a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+                [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(self.port),
                  "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
                  "--browser.gatherUsageStats", "false", *self.extra_args],
                 cwd=REPO_ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env}, stdout=log,

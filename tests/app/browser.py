@@ -1,4 +1,4 @@
-"""What the real-browser tests share: Chromium, a ``streamlit run app.py`` server on loopback, navigation
+"""What the real-browser tests share: Chromium, a ``streamlit run serve.py`` server on loopback, navigation
 and full-page screenshots. Used by ``tests/app/test_browser_e2e.py`` and ``tests/reader/``.
 
 Tests using it are marked ``browser``; without /usr/bin/chromium they skip, unless
@@ -53,7 +53,7 @@ def healthy(url: str) -> bool:
 
 @contextmanager
 def streamlit_server(env: Mapping[str, str], log_name: str) -> Iterator[str]:
-    """``streamlit run app.py`` on a free 127.0.0.1 port with ``env`` added; yields its URL once healthy.
+    """``streamlit run serve.py`` on a free 127.0.0.1 port with ``env`` added; yields its URL once healthy.
 
     The server's output goes to ``test-artifacts/<log_name>``; it is stopped (then killed) on exit.
     """
@@ -62,7 +62,7 @@ def streamlit_server(env: Mapping[str, str], log_name: str) -> Iterator[str]:
     log_path = ARTIFACTS / log_name
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
              "--browser.gatherUsageStats", "false"],
             cwd=REPO_ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **env}, stdout=log, stderr=subprocess.STDOUT,

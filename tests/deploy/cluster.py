@@ -1,4 +1,4 @@
-"""A throwaway ScalpScope cluster for tests: PostgreSQL, N ``streamlit run app.py`` processes, nginx in front.
+"""A throwaway ScalpScope cluster for tests: PostgreSQL, N ``streamlit run serve.py`` processes, nginx in front.
 
 The pieces are the deployed ones: ``db.testing_pg`` for the server, ``deploy/render_nginx.py`` (which
 ``deploy/run_cluster.sh`` also uses) for the nginx config rendered from ``deploy/nginx.conf.template``.
@@ -93,7 +93,7 @@ def _stop(process: subprocess.Popen, first: int = signal.SIGTERM, grace_s: float
 
 @dataclass
 class AppProcess:
-    """One ``streamlit run app.py`` (the Popen's pid is the Python process serving the app)."""
+    """One ``streamlit run serve.py`` (the Popen's pid is the Python process serving the app)."""
 
     name: str
     port: int
@@ -140,7 +140,7 @@ def start_apps(count: int, env: Mapping[str, str], log_prefix: str) -> list[AppP
             log_path = ARTIFACTS / f"{log_prefix}-app-{name}.log"
             with open(log_path, "w") as log:
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                    [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
                      "--server.address", "127.0.0.1", "--server.headless", "true",
                      "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
                     cwd=REPO_ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
@@ -178,7 +178,7 @@ def nginx_in_front(nginx: Path, ports: list[int], log_prefix: str) -> Iterator[t
     try:
         prefix.chmod(0o755)  # as root, the workers run as nobody and must reach tmp/ (proxied bodies)
         listen = f"127.0.0.1:{free_port()}"
-        command = [sys.executable, str(RENDER_NGINX), "--prefix", str(prefix), "--listen", listen]
+        command = [sys.executable, str(RENDER_NGINX), "--prefix", str(prefix), "--listen", listen, "--expose-upstream"]
         for port in ports:
             command += ["--port", str(port)]
         if os.geteuid() == 0:

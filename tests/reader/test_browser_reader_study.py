@@ -64,7 +64,7 @@ def setup(tmp_path: Path):
         (folder / truth / f"case{position}.jpg").write_bytes(image_bytes("JPEG", 320, 240, seed=40 + position))
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'reader.db'}", "SCALPSCOPE_WEIGHTS":
            str(make_checkpoint(tmp_path / "tiny.pt")), "SCALPSCOPE_DEVICE": "cpu", "SCALPSCOPE_BACKEND": "torch",
-           "SCALPSCOPE_DEMO": "0"}
+           "SCALPSCOPE_DEMO": "0", "SCALPSCOPE_STUDY_ROOT": str(tmp_path)}  # study folders are confined to a root
     with streamlit_server(env, "reader-server.log") as url:
         yield url, database, folder
     database.dispose()
