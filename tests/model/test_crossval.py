@@ -61,6 +61,8 @@ def lp_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
                          [f"g{i // 2}" for i in range(32)], ["web"] * 32, seeds=(0,))
     reference.write_text(json.dumps({**fake, "features": "a reference row"}))
     out = root / "w" / "lp.pt"
+    provenance = root / "provenance.md"
+    provenance.write_text("Generated textures made by the test, nothing else.\n")
     log = root / "log.jsonl"
     log.write_text("\n".join(json.dumps(e) for e in [
         {"step": 0, "hours": 0.0, "kind": "eval", "feature_r2": -0.01, "task_r": None, "probe_224": {"auc": 0.61}},
@@ -68,7 +70,7 @@ def lp_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         {"step": 200, "hours": 0.2, "kind": "eval", "feature_r2": 0.123, "task_r": 0.45, "probe_224": {"auc": 0.66}},
         {"step": 300, "hours": 0.3, "kind": "train", "epochs": 1.3, "loss": 2.0}]) + "\n")
     args = parse([str(data), "--out", str(out), "--init", "scratch", "--epochs", "0", "--head-init", "linear-probe",
-                  "--distill-log", str(log),
+                  "--distill-log", str(log), "--provenance", str(provenance),
                   "--calibrate", "cv", "--cv-reference", f"teacher X={reference}", "--split", "0.7", "0.15", "0.15",
                   "--ood-components", "4", "--ood-generated", "3", "--no-progress", "--no-quantize", "--threads", "2"])
     assert train.main(args) == 0
@@ -85,6 +87,7 @@ def test_linear_probe_with_cv_calibration_records_the_recipe_cross_validation(lp
     assert cv["references"][0]["name"] == "teacher X"
     card = card_path(out).read_text()
     assert "## Cross-validation" in card and "teacher X (a reference row)" in card
+    assert "Generated textures made by the test" in card and "`unlabeled/`" not in card
     assert 0 < meta.threshold < 1 and meta.temperature > 0
     distillation = meta.metrics["distillation"]
     assert distillation["step"] == 300 and distillation["last_eval"]["feature_r2"] == 0.123
