@@ -29,6 +29,7 @@ navigation = st.navigation({
         st.Page("pages/reader_study.py", title="Reader study", icon=":material/quiz:"),
         st.Page("pages/reader_admin.py", title="Study set-up", icon=":material/settings:"),
         st.Page("pages/reader_results.py", title="Study results", icon=":material/monitoring:"),
+        st.Page("pages/accounts.py", title="Accounts", icon=":material/manage_accounts:"),
     ],
     "About": [
         st.Page("pages/model.py", title="Model", icon=":material/model_training:"),

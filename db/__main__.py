@@ -18,7 +18,7 @@ from db.engine import Database
 from db.errors import DatabaseError
 from db.export import export_training
 from db.models import Role
-from db.users import MIN_PASSWORD_LENGTH, create_user
+from db.users import MIN_PASSWORD_LENGTH, create_user, unlock_user
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -44,6 +44,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     user.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     user.add_argument("--demo", action="store_true", help="mark as a demo account")
+
+    unlock = commands.add_parser(
+        "unlock-user", parents=[common], help="end an account's lock-out after failed sign-ins (audited)"
+    )
+    unlock.add_argument("username")
 
     export = commands.add_parser(
         "export-training", parents=[common], help="write reviewed images as an ImageFolder tree + groups.csv"
@@ -90,6 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             with database.begin() as session:
                 clinician = create_user(session, args.username, password, args.role, is_demo=args.demo)
             print(f"Created {clinician.role} {clinician.username!r}.")
+        elif args.command == "unlock-user":
+            database.require_current_schema()
+            with database.begin() as session:
+                was_locked = unlock_user(session, args.username)
+            print(f"Unlocked {args.username!r}." if was_locked else f"{args.username!r} was not locked; "
+                  "its failure count is reset.")
         elif args.command == "export-training":
             database.require_current_schema()
             with database.session() as session:

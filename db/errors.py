@@ -98,6 +98,15 @@ class AccountLockedError(DatabaseError):
         super().__init__()
 
 
+class ClientThrottledError(DatabaseError):
+    """Too many failed sign-ins from one client address: its attempts are refused for a while without
+    checking any password, so it cannot go on locking accounts. Says nothing about any account."""
+
+    keeps_changes = True
+    default_message = ("Too many failed sign-ins from this network address. Wait 15 minutes and try again, "
+                       "or ask an administrator.")
+
+
 class BackupUnsupportedError(DatabaseError):
     """The built-in online backup only exists for SQLite."""
 
