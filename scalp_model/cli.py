@@ -1,4 +1,4 @@
-"""``python -m scalp_model``: predict, info, bench, train, evaluate, quantize.
+"""``python -m scalp_model``: predict, info, bench, train, evaluate, quantize, crossval.
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``main(args) -> int``;
 this file only wires them together so that importing one command never loads the others.
@@ -16,6 +16,7 @@ COMMANDS = {
     "train": ("scalp_model.train", "Train a checkpoint with the paper's recipe."),
     "evaluate": ("scalp_model.evaluate", "Evaluate a checkpoint on a labelled image folder."),
     "quantize": ("scalp_model.commands.quantize", "Calibrate int8 CPU inference and record what it changes."),
+    "crossval": ("scalp_model.commands.crossval", "Group k-fold cross-validation of the shipped recipe (linear probe)."),
 }
 
 
