@@ -380,6 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             marks["milestone"] = tick
     bar.close()
     run.save()
+    if run.args.milestone:
+        say(f"milestone {run.save_milestone()} at step {run.step}")
     say(f"saved {run_dir / STATE} at step {run.step} ({run.seconds / 3600:.2f} h of training)")
     return 0
 

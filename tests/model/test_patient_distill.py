@@ -107,3 +107,24 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path: Path) -> None:
     net, transform_input = build_scalpnet(init=str(trunk))
     assert transform_input is False
     assert torch.equal(net.backbone.conv1.conv.weight, a["ema"]["net.backbone.conv1.conv.weight"])
+
+
+@pytest.mark.slow
+def test_a_new_machine_resumes_from_the_committed_milestone(tmp_path: Path) -> None:
+    scalp = make_toy_data(tmp_path / "scalp")
+    extra = make_extra(tmp_path / "extra")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    milestone = tmp_path / "committed" / "student.pt"
+    first = subprocess.run(_command(tmp_path / "machine-a", scalp, extra, 4) + ["--milestone", str(milestone)],
+                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    saved = torch.load(milestone, weights_only=False)
+    assert saved["step"] == 4 and all(v.dtype == torch.float16 for v in saved["ema"].values() if v.is_floating_point())
+    assert milestone.stat().st_size < (tmp_path / "machine-a" / "state.pt").stat().st_size / 3
+    # machine B has the repository (milestone) but not the run folder
+    second = subprocess.run(_command(tmp_path / "machine-b", scalp, extra, 6) + ["--milestone", str(milestone)],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert f"resumed from milestone {milestone} at step 4" in second.stdout + second.stderr
+    state = torch.load(tmp_path / "machine-b" / "state.pt", weights_only=False)
+    assert state["step"] == 6 and [e["step"] for e in state["log"] if e["kind"] == "eval"] == [0]
