@@ -88,21 +88,28 @@ def listening_addresses(port: int) -> set[str]:
     return found
 
 
+def app_cookies(base_url: str) -> dict[str, str]:
+    """The cookies the app hands a new client (XSRF, and the client cookie through serve.py)."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(f"{base_url}/_stcore/health", timeout=10).read()
+    return {cookie.name: cookie.value for cookie in jar}
+
+
 class RawClient:
     """One websocket to the app, as a browser (or an attacker copying a browser) opens it."""
 
     def __init__(self, base_url: str, *, resume: str | None = None, cookies: Mapping[str, str] | None = None) -> None:
-        jar = http.cookiejar.CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-        opener.open(f"{base_url}/_stcore/health", timeout=10).read()  # the app hands out the XSRF cookie
-        own = {cookie.name: cookie.value for cookie in jar}
+        own = app_cookies(base_url)
         if cookies is not None:  # the caller decides which of the app's cookies this client shows
             own = {"_streamlit_xsrf": own["_streamlit_xsrf"], **cookies}
         self.cookies = own
         protocols = ["streamlit", own["_streamlit_xsrf"]] + ([resume] if resume else [])
-        self.ws = connect(f"{base_url.replace('http', 'ws', 1)}/_stcore/stream", subprotocols=protocols,
-                          origin=base_url, additional_headers={"Cookie": "; ".join(f"{k}={v}" for k, v in own.items())},
-                          max_size=None, open_timeout=20)
+        self._connection = connect(
+            f"{base_url.replace('http', 'ws', 1)}/_stcore/stream", subprotocols=protocols, origin=base_url,
+            additional_headers={"Cookie": "; ".join(f"{k}={v}" for k, v in own.items())}, max_size=None,
+            open_timeout=20)
+        self.ws = self._connection.__enter__()
         self.session_id: str | None = None
 
     def send(self, message: BackMsg) -> None:
@@ -126,7 +133,7 @@ class RawClient:
         raise TimeoutError("the script run did not finish")
 
     def close(self) -> None:
-        self.ws.close()
+        self._connection.__exit__(None, None, None)
 
 
 def text_of(messages: Sequence[ForwardMsg]) -> str:

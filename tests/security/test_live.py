@@ -43,7 +43,7 @@ from tests.app.browser import CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, free_por
 from tests.deploy.cluster import nginx_binary
 from tests.factories import image_bytes, photo_array
 from tests.reader.builders import new_cases
-from tests.security.live import RawClient, listening_addresses, serve, text_of
+from tests.security.live import RawClient, app_cookies, listening_addresses, serve, text_of
 from tests.security.payloads import PAYLOADS, TRAP
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -245,10 +245,9 @@ def test_a_clinicians_session_id_alone_opens_nothing(live, browser) -> None:
     victim = tab.session_ids[-1]
     tab.close()  # the tab is closed; its session waits for a reconnect
 
-    attacker = RawClient(live.url)  # with its own cookies from the app, not the victim's
+    own = app_cookies(live.url)  # the attacker's own cookies from the app, not the victim's
+    attacker = RawClient(live.url, resume=victim, cookies={CLIENT_COOKIE: own[CLIENT_COOKIE]})
     try:
-        attacker.ws.close()
-        attacker = RawClient(live.url, resume=victim, cookies={CLIENT_COOKIE: attacker.cookies[CLIENT_COOKIE]})
         shown = text_of(attacker.rerun("queue"))
     finally:
         attacker.close()
@@ -257,7 +256,12 @@ def test_a_clinicians_session_id_alone_opens_nothing(live, browser) -> None:
     assert "Clinician sign-in" in shown
     with live.database.session() as s:
         reasons = [e.detail["reason"] for e in list_events(s, action="user.logout")]
+        logins = list_events(s, action="user.login")
     assert "client_mismatch" in reasons
+    # Where from: the browser's address and a reference to its session (never the session id itself).
+    assert logins and all(e.detail["client"] == "127.0.0.1" and re.fullmatch(r"[0-9a-f]{16}", e.detail["session"])
+                          for e in logins)
+    assert victim not in str([e.detail for e in logins])
     assert victim not in live.log()
 
 
