@@ -8,6 +8,7 @@ import streamlit as st
 from pages import _auth as auth
 from pages import _draft as draft
 from pages import _resources as res
+from pages import _seen as seen
 from pages import _views as views
 from security.text import plain
 
@@ -47,6 +48,7 @@ with st.sidebar:
     if res.demo_mode():
         st.caption(":material/science: Demo mode: data entered here is marked as demo data.")
 
+seen.enter(navigation.url_path)  # audits of what a page shows: one per view of the page, not per rerun
 draft.wait_while_saving()  # a click during a save started this run: let that save finish first
 if navigation.url_path != "new_consultation":
     views.remind_unseen_access_code(draft.unseen_access_code())  # stored while the patient left the page

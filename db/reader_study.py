@@ -504,11 +504,13 @@ def _consultation_of(session: Session, source_ref: str) -> int | None:
         Consultation.public_id == source_ref.removeprefix(CONSULTATION_REF)))
 
 
-def next_step(session: Session, study_id: int, clinician: Clinician, *, now: datetime | None = None) -> ReaderStep:
+def next_step(session: Session, study_id: int, clinician: Clinician, *, now: datetime | None = None,
+              record_view: bool = True) -> ReaderStep:
     """The reader's progress and the case to read now (loaded with its image).
 
-    Returning a case displays its picture, so each call that returns one is audited: ``consultation.view``
-    (with the consultation) for a picture taken from a consultation, ``study.case_view`` otherwise.
+    Returning a case displays its picture, so a call that returns one is audited (:func:`record_case_view`)
+    unless ``record_view`` is False: a page that shows the same case on every rerun reads it in a read
+    transaction and audits it once per view.
     """
     reader = _reader(session, study_id, clinician)
     done = _done(session, [reader.id])[reader.id]
@@ -519,16 +521,27 @@ def next_step(session: Session, study_id: int, clinician: Clinician, *, now: dat
     pass_number, sequence, case_id = found
     case = session.get(StudyCase, case_id)
     aided = pass_number == AIDED
-    seen = {"via": "reader_study", "study_id": study_id, "case_id": case_id, "pass": pass_number}
-    consultation_id = _consultation_of(session, case.source_ref)
-    audit.record(session, clinician.actor, "study.case_view" if consultation_id is None else "consultation.view",
-                 consultation_id=consultation_id, detail=seen)
+    if record_view:
+        record_case_view(session, clinician, study_id, case_id, pass_number)
     return ReaderStep(progress, CaseView(
         case_id=case.id, pass_number=pass_number, sequence=sequence, total=progress.cases, data=case.data,
         mime=case.mime, width=case.width, height=case.height,
         p_psoriasis=case.p_psoriasis if aided else None, overlay_png=case.overlay_png if aided else None,
         threshold=reader.study.threshold if aided else None,
     ))
+
+
+def record_case_view(session: Session, clinician: Clinician, study_id: int, case_id: int, pass_number: int) -> None:
+    """Audit that a reader was shown a case: ``consultation.view`` (with the consultation) for a picture taken
+    from a consultation, ``study.case_view`` otherwise."""
+    _reader(session, study_id, clinician)  # only a reader of the study is shown its cases
+    case = session.get(StudyCase, case_id)
+    if case is None or case.study_id != study_id:
+        raise NotFoundError()
+    seen = {"via": "reader_study", "study_id": study_id, "case_id": case_id, "pass": pass_number}
+    consultation_id = _consultation_of(session, case.source_ref)
+    audit.record(session, clinician.actor, "study.case_view" if consultation_id is None else "consultation.view",
+                 consultation_id=consultation_id, detail=seen)
 
 
 def record_reading(
@@ -638,13 +651,18 @@ def load_study(session: Session, study_id: int, actor: Clinician, *, record_view
         for r in rows
     )
     if record_view:
-        audit.record(session, actor.actor, "study.results_view", detail={"study_id": study.id, "readings": len(readings)})
+        record_results_view(session, actor, study.id, readings=len(readings))
     return StudyData(study.id, study.name, study.source, study.created_at, study.model_version, study.model_sha256,
                      study.threshold, study.washout_days, tuple(names.values()), cases, readings)
 
 
 CSV_COLUMNS = ("study", "reader", "pass", "pass_name", "sequence", "case", "case_source", "truth", "diagnosis",
                "confidence", "score", "model_p_psoriasis", "seconds", "saved_at_utc")
+
+
+def record_results_view(session: Session, actor: Clinician, study_id: int, *, readings: int) -> None:
+    """Audit that an administrator was shown a study's results."""
+    audit.record(session, actor.actor, "study.results_view", detail={"study_id": study_id, "readings": readings})
 
 
 def readings_csv(data: StudyData) -> str:

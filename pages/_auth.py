@@ -91,7 +91,7 @@ def _sign_in_form() -> None:
     st.caption("For dermatologists of the service. Patients: use **My consultation** with your access code.")
     with res.friendly_errors(operator=True):
         database = res.get_database()
-        with database.begin() as session:
+        with database.session() as session:
             has_accounts = bool(list_clinicians(session))
     if not has_accounts:
         st.info("No clinician account exists yet. An operator creates one on the server with "

@@ -1,4 +1,8 @@
-"""Queue: consultations in priority order (db.consultations.Triage), with filters, counts and turnaround."""
+"""Queue: consultations in priority order (db.consultations.Triage), with filters, counts and turnaround.
+
+Reads run in read transactions (no SQLite write lock); each listing shown is audited once per visit of the
+page (pages._seen), in its own short write, not on every rerun.
+"""
 from datetime import timedelta
 
 import altair as alt
@@ -9,6 +13,7 @@ from db.consultations import QueueCursor, list_queue, queue_counts, record_queue
 from db.models import Status, utcnow
 from pages import _auth as auth
 from pages import _resources as res
+from pages import _seen as seen
 from pages import _views as views
 
 PAGE_SIZE = 25
@@ -29,7 +34,7 @@ def open_review(public_id: str) -> None:
 clinician = auth.require_clinician()
 st.title("Review queue")
 now = utcnow()
-with res.friendly_errors(operator=True), res.get_database().begin() as session:
+with res.friendly_errors(operator=True), res.get_database().session() as session:
     counts = queue_counts(session)
 for column, status in zip(st.columns(len(Status)), Status):
     column.metric(views.STATUS_SHORT[status], counts[status])
@@ -42,7 +47,7 @@ out_of_scope_only = filters[2].toggle("Out of scope only", key="q_out_of_scope",
 wait = filters[3].selectbox("Waiting at least", list(WAITS), key="q_wait", on_change=first_page)
 
 cursors: list[str] = st.session_state.setdefault("queue_cursors", [])
-with res.friendly_errors(operator=True), res.get_database().begin() as session:
+with res.friendly_errors(operator=True), res.get_database().session() as session:
     page = list_queue(session, statuses=statuses or list(Status), uncertain_only=uncertain_only,
                       out_of_scope_only=out_of_scope_only, min_wait=WAITS[wait], limit=PAGE_SIZE,
                       after=QueueCursor.decode(cursors[-1]) if cursors else None, now=now)
@@ -52,7 +57,14 @@ with res.friendly_errors(operator=True), res.get_database().begin() as session:
              "Claimed by": c.claimed_by.username if c.claimed_by else "", "Photos from": c.image_source,
              "Consultation": c.public_id}
             for rank, c in enumerate(page.items, start=1)]
-    record_queue_view(session, clinician, page=len(cursors) + 1, rows=len(rows))
+
+
+def audit_listing() -> None:
+    with res.friendly_errors(operator=True), res.get_database().begin() as session:
+        record_queue_view(session, clinician, page=len(cursors) + 1, rows=len(rows))
+
+
+seen.audit_once(("queue", len(cursors) + 1, tuple(r["Consultation"] for r in rows)), audit_listing)
 waiting = [c.public_id for c in page.items if c.status == Status.SUBMITTED]
 
 if not rows:

@@ -32,7 +32,7 @@ if notice:
     st.success(notice, icon=":material/check_circle:")
 for problem in st.session_state.pop("ra_skipped", []):
     st.warning(f"Skipped {plain(problem)}", icon=":material/image_not_supported:")
-with res.friendly_errors(operator=True), res.get_database().begin() as session:
+with res.friendly_errors(operator=True), res.get_database().session() as session:
     # Demo accounts (seed-demo's reviewers cannot even sign in) are offered only in demo mode.
     accounts = {c.id: c for c in list_clinicians(session) if res.demo_mode() or not c.is_demo}
     studies = list_studies(session, admin)
@@ -45,7 +45,7 @@ if source == StudySource.CONSULTATIONS:
     include_demo = columns[0].toggle("Include demo consultations", key="ra_demo")
     limit = columns[1].number_input("Cases (0 = all)", min_value=0, max_value=MAX_CASES, value=0, step=10,
                                     key="ra_limit", help="A random sample of this many consultations.")
-    with res.friendly_errors(operator=True), res.get_database().begin() as session:
+    with res.friendly_errors(operator=True), res.get_database().session() as session:
         counts = count_labelled_consultations(session, include_demo=include_demo)
     st.caption(f"Reviewed consultations with a dermatologist's diagnosis: {counts['psoriasis']} psoriasis, "
                f"{counts['seborrheic_dermatitis']} seborrheic dermatitis (one case each: the first photo).")

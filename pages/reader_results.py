@@ -2,8 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-from db.reader_study import list_studies, load_study, readings_csv, record_export
+from db.reader_study import list_studies, load_study, readings_csv, record_export, record_results_view
 from pages import _resources as res
+from pages import _seen as seen
 from pages import _study as study
 from security.text import plain
 from scalp_model.reader_stats import PASS_LABELS, analyse, roc_figure
@@ -37,17 +38,23 @@ def exported(actor, study_id: int, rows: int) -> None:
 
 admin = study.require_admin()
 st.title("Study results")
-with res.friendly_errors(operator=True), res.get_database().begin() as session:
+with res.friendly_errors(operator=True), res.get_database().session() as session:
     studies = {s.id: s for s in list_studies(session, admin)}
 if not studies:
     st.info("No reader study yet. Create one under **Study set-up**.", icon=":material/quiz:")
     st.page_link("pages/reader_admin.py", label="Study set-up", icon=":material/settings:")
     st.stop()
 chosen = st.selectbox("Study", list(studies), format_func=lambda i: studies[i].name, key="rr_study")
-first_view = st.session_state.get("rr_viewed") != chosen  # audited once per opening, not on every rerun
-with res.friendly_errors(operator=True), res.get_database().begin() as session:
-    data = load_study(session, chosen, admin, record_view=first_view)
-st.session_state["rr_viewed"] = chosen
+with res.friendly_errors(operator=True), res.get_database().session() as session:
+    data = load_study(session, chosen, admin)
+
+
+def audit_results() -> None:
+    with res.friendly_errors(operator=True), res.get_database().begin() as session:
+        record_results_view(session, admin, chosen, readings=len(data.readings))
+
+
+seen.audit_once(("results", chosen), audit_results)  # once per view of the page, not on every rerun
 results = analyse(data.cases, data.readings, data.threshold, readers=data.readers)
 
 positives = sum(c.truth == "psoriasis" for c in data.cases)

@@ -7,9 +7,11 @@ import time
 import streamlit as st
 
 from db.models import StudyLabel
-from db.reader_study import AIDED, ReadingOrderError, next_step, record_reading, studies_for_reader
+from db.reader_study import (AIDED, ReadingOrderError, next_step, record_case_view, record_reading,
+                             studies_for_reader)
 from pages import _auth as auth
 from pages import _resources as res
+from pages import _seen as seen
 from pages import _views as views
 from security.text import plain
 
@@ -28,7 +30,7 @@ st.title("Reader study")
 notice = st.session_state.pop("rs_notice", None)
 if notice:
     st.toast(notice, icon=":material/check:")
-with res.friendly_errors(operator=True), res.get_database().begin() as session:
+with res.friendly_errors(operator=True), res.get_database().session() as session:
     studies = studies_for_reader(session, clinician)
 if not studies:
     st.info("You have not been invited to a reader study. An administrator invites readers under "
@@ -43,8 +45,8 @@ else:
     chosen = by_id[st.selectbox("Study", list(by_id), index=open_first, format_func=lambda i: describe(by_id[i]),
                                 key="rs_study")]
 
-with res.friendly_errors(operator=True), res.get_database().begin() as session:
-    step = next_step(session, chosen.study_id, clinician)
+with res.friendly_errors(operator=True), res.get_database().session() as session:
+    step = next_step(session, chosen.study_id, clinician, record_view=False)  # audited once per view, below
 progress, case = step.progress, step.case
 bars = st.columns(2)
 bars[0].progress(progress.unaided_done / progress.cases,
@@ -61,6 +63,14 @@ if case is None:
             icon=":material/hourglass_top:")
     st.stop()
 
+
+
+def audit_case() -> None:
+    with res.friendly_errors(operator=True), res.get_database().begin() as session:
+        record_case_view(session, clinician, chosen.study_id, case.case_id, case.pass_number)
+
+
+seen.audit_once(("case", chosen.study_id, case.case_id, case.pass_number), audit_case)
 aided = case.pass_number == AIDED
 if case.sequence == 1:
     st.info("**Pass 2, with the model.** The cases come again in a new order, now with the model's estimate "

@@ -7,7 +7,13 @@ returned access code must find its own consultation (its free text names the ses
 every stored overlay must equal the overlay of the same photo computed alone, so two sessions' maps can
 never have been mixed.
 
-    python scripts/load_test.py [--sessions 8] [--consultations 25] [--database-url URL] [--weights FILE]
+    python scripts/load_test.py [--sessions 8] [--consultations 25] [--clinicians 0] [--database-url URL]
+                                [--weights FILE]
+
+With ``--clinicians N``, N more sessions sign in as dermatologists and keep working the review queue while the
+patients submit: the page reruns again and again, as each widget change (picking a row) makes it do, showing
+the same listing until new consultations arrive. The summary then gives their reruns, how long a rerun took, how many queue views were audited and
+what went wrong for them: reads that take SQLite's write lock, or an audit row per rerun, show up there.
 
 Without ``--database-url`` a temporary SQLite file is used; without ``--weights`` a generated GoogLeNet
 checkpoint (``tests.factories.make_checkpoint``) is. Everything is in-process and loopback-free; the run
@@ -61,6 +67,10 @@ class LoadReport:
     lost: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    clinicians: int = 0
+    queue_reruns: list[float] = field(default_factory=list)  # seconds per queue rerun
+    queue_audits: int = 0
+    clinician_errors: list[str] = field(default_factory=list)
 
     @property
     def expected(self) -> int:
@@ -68,15 +78,22 @@ class LoadReport:
 
     @property
     def ok(self) -> bool:
-        return (not self.errors and not self.lost and not self.mismatched
+        return (not self.errors and not self.lost and not self.mismatched and not self.clinician_errors
                 and len(self.submitted) == self.expected)
 
     def summary(self) -> str:
         times = sorted(s.seconds for s in self.submitted) or [0.0]
         p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
-        return (f"load test: sessions={self.sessions} consultations={len(self.submitted)}/{self.expected} "
+        line = (f"load test: sessions={self.sessions} consultations={len(self.submitted)}/{self.expected} "
                 f"errors={len(self.errors)} lost={len(self.lost)} overlay-mismatch={len(self.mismatched)} "
                 f"wall={self.wall_s:.0f}s submit-median={statistics.median(times):.1f}s submit-p95={p95:.1f}s")
+        if self.clinicians:
+            reruns = sorted(self.queue_reruns) or [0.0]
+            line += (f" | clinicians={self.clinicians} queue-reruns={len(self.queue_reruns)} "
+                     f"rerun-median={statistics.median(reruns):.2f}s "
+                     f"rerun-p95={reruns[min(len(reruns) - 1, int(0.95 * len(reruns)))]:.2f}s "
+                     f"queue-views-audited={self.queue_audits} clinician-errors={len(self.clinician_errors)}")
+        return line
 
 
 def marker(session: int, index: int) -> str:
@@ -208,6 +225,37 @@ def run_session(session: int, consultations: int, deadline: float, report: LoadR
             return
 
 
+CLINICIAN_PASSWORD = "load-test clinician password"
+
+
+def run_clinician(index: int, stop: threading.Event, report: LoadReport, lock: threading.Lock,
+                  start: threading.Barrier | None = None) -> None:
+    """A dermatologist on the queue page, rerunning it (as picking rows does) until ``stop`` is set."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.run()
+    if start is not None:
+        start.wait(timeout=300)
+    try:
+        at.switch_page("pages/queue.py").run()
+        at.text_input(key="sign_in_username").input(f"load-clinician-{index}")
+        at.text_input(key="sign_in_password").input(CLINICIAN_PASSWORD)
+        at.button(key="FormSubmitter:sign_in-Sign in").click().run()
+        while not stop.is_set():
+            began = time.perf_counter()
+            at.run()  # what any widget change that keeps the listing (picking a row) does to the page
+            seconds = time.perf_counter() - began
+            with lock:
+                report.queue_reruns.append(seconds)
+                if at.exception or at.error:
+                    report.clinician_errors.append(f"clinician {index}: {_texts(at.exception) + _texts(at.error)}")
+            time.sleep(0.05)  # a person does not click faster than this
+    except Exception as exc:  # noqa: BLE001 - a load test counts every failure, of any kind
+        with lock:
+            report.clinician_errors.append(f"clinician {index}: {type(exc).__name__}: {exc} | {traceback.format_exc(limit=-3)}")
+
+
 def verify(report: LoadReport) -> None:
     """Every code finds its own consultation; every stored overlay equals the one computed alone."""
     import numpy as np
@@ -243,23 +291,41 @@ def verify(report: LoadReport) -> None:
                     report.mismatched.append(f"{item.code} (session {item.session}, photo {item.index})")
 
 
-def run_load(sessions: int = 8, consultations: int = 25, *, max_seconds: float = 240.0) -> LoadReport:
-    """Drive ``sessions`` concurrent sessions against the database and weights named by the environment."""
+def run_load(sessions: int = 8, consultations: int = 25, *, max_seconds: float = 240.0,
+             clinicians: int = 0) -> LoadReport:
+    """Drive ``sessions`` concurrent patient sessions (and ``clinicians`` on the queue) against the database and
+    weights named by the environment."""
+    from sqlalchemy import func, select
+
+    from db.models import AuditEvent
+    from db.users import create_user
     from pages import _resources as res
 
-    report, lock = LoadReport(sessions, consultations), threading.Lock()
+    report, lock = LoadReport(sessions, consultations, clinicians=clinicians), threading.Lock()
     res.get_predictor()  # load (and export to ONNX) once, outside the timed part, as a warm server has
-    res.get_database()
-    barrier = threading.Barrier(sessions)
+    database = res.get_database()
+    with database.begin() as session:
+        for index in range(clinicians):
+            create_user(session, f"load-clinician-{index}", CLINICIAN_PASSWORD)
+    barrier, stop = threading.Barrier(sessions + clinicians), threading.Event()
     with server_like_navigation(), shared_like_a_server():
         began = time.monotonic()
         deadline = began + max_seconds
-        with ThreadPoolExecutor(max_workers=sessions, thread_name_prefix="load-session") as pool:
+        with ThreadPoolExecutor(max_workers=sessions + clinicians, thread_name_prefix="load-session") as pool:
             futures = [pool.submit(run_session, s, consultations, deadline, report, lock, barrier)
                        for s in range(sessions)]
-            for future in futures:
-                future.result(timeout=max_seconds + 120)
+            watching = [pool.submit(run_clinician, c, stop, report, lock, barrier) for c in range(clinicians)]
+            try:
+                for future in futures:
+                    future.result(timeout=max_seconds + 120)
+            finally:
+                stop.set()
+            for future in watching:
+                future.result(timeout=300)
         report.wall_s = time.monotonic() - began
+    with database.session() as session:
+        report.queue_audits = session.scalar(select(func.count()).select_from(AuditEvent)
+                                             .where(AuditEvent.action == "queue.view"))
     verify(report)
     return report
 
@@ -272,6 +338,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--database-url", help="SQLAlchemy URL (default: a temporary SQLite file)")
     parser.add_argument("--weights", help="checkpoint (default: a generated GoogLeNet checkpoint)")
     parser.add_argument("--max-seconds", type=float, default=240.0, help="stop submitting after this (default 240)")
+    parser.add_argument("--clinicians", type=int, default=0,
+                        help="dermatologist sessions working the queue meanwhile (default 0)")
     return parser
 
 
@@ -286,9 +354,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["SCALPSCOPE_WEIGHTS"] = args.weights
         os.environ.setdefault("SCALPSCOPE_DEVICE", "cpu")
         os.environ.setdefault("SCALPSCOPE_CACHE_DIR", str(Path(tmp) / "cache"))
-        report = run_load(args.sessions, args.consultations, max_seconds=args.max_seconds)
+        report = run_load(args.sessions, args.consultations, max_seconds=args.max_seconds,
+                          clinicians=args.clinicians)
     print(report.summary())
-    for line in (report.errors + report.lost + report.mismatched)[:20]:
+    for line in (report.errors + report.lost + report.mismatched + report.clinician_errors)[:20]:
         print("  " + line)
     return 0 if report.ok else 1
 
