@@ -2,7 +2,7 @@
 
 Each session is its own ``AppTest`` of ``app.py`` in its own thread, driving *New consultation* as a
 patient does (consent, a short history, one photo, submit, note the access code, start again). They share
-what a server's sessions share: the ``st.cache_resource`` predictor and one database. Afterwards every
+what a server's sessions share: the process-wide predictor and one database. Afterwards every
 returned access code must find its own consultation (its free text names the session and the photo), and
 every stored overlay must equal the overlay of the same photo computed alone, so two sessions' maps can
 never have been mixed.
