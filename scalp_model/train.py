@@ -539,8 +539,10 @@ def recipe_cross_validation(ckpt, args) -> dict[str, Any]:
 
     samples, images, labels = scalp_set(Path(args.data_dir))
     feats = googlenet_features(ckpt.model, images, ckpt.meta)
+    train_files = set(ckpt.meta.training.get("split", {}).get("train", []))
     report = recipe_report(feats, labels, [s.group for s in samples], [s.source for s in samples],
-                           target_sensitivity=args.target_sensitivity)
+                           target_sensitivity=args.target_sensitivity,
+                           unseen=np.asarray([s.file not in train_files for s in samples]))
     report["features"] = "GoogLeNet trunk of this checkpoint at 224 px"
     references = []
     for item in args.cv_reference:

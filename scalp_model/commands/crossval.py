@@ -26,10 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--target-sensitivity", type=float, default=0.95)
+    parser.add_argument("--split-seed", type=int, default=0,
+                        help="for --init/--teacher: the seed of the group split whose validation and test photos form "
+                             "the 'unseen' subset (default 0, the distillation's); --weights uses its recorded split")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
 def main(args: argparse.Namespace) -> int:
+    import numpy as np
     import torch
 
     from ..checkpoint import ModelMeta, load_checkpoint
@@ -57,8 +61,16 @@ def main(args: argparse.Namespace) -> int:
         what = f"GoogLeNet trunk of {Path(path).name} ({ckpt.meta.version}) at {args.size} px"
         meta = ModelMeta(**{**ckpt.meta.__dict__, "input_size": args.size})
         feats = googlenet_features(ckpt.model, images, meta)
+    if not (args.teacher or args.init):
+        train_files = set((ckpt.meta.training or {}).get("split", {}).get("train", []))
+    else:
+        from ..data import split_by_group
+
+        train_files = set(split_by_group(samples, (0.8, 0.1, 0.1), seed=args.split_seed)["train"])
+    unseen = np.asarray([s.file not in train_files for s in samples]) if train_files else None
     report = recipe_report(feats, labels, [s.group for s in samples], [s.source for s in samples],
-                           seeds=args.seeds, folds=args.folds, target_sensitivity=args.target_sensitivity)
+                           seeds=args.seeds, folds=args.folds, target_sensitivity=args.target_sensitivity,
+                           unseen=unseen)
     report["features"] = what
     if args.json:
         print(json.dumps(report, indent=1))

@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..data import split_by_group
 from .crossval import recipe_report
 from .features import scalp_set, teacher_features
 from .teachers import TEACHER_NAMES
@@ -39,13 +40,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(2)
     samples, images, labels = scalp_set(args.scalp_dir)
     groups, sources = [s.group for s in samples], [s.source for s in samples]
+    train_files = set(split_by_group(samples, (0.8, 0.1, 0.1), seed=0)["train"])
+    unseen = np.asarray([s.file not in train_files for s in samples])  # the same photos as every other row's
     if args.out_dir:
         args.out_dir.mkdir(parents=True, exist_ok=True)
     for size in args.sizes:
         feats = {name: teacher_features(name, images, size) for name in TEACHER_NAMES}
         feats["+".join(TEACHER_NAMES)] = np.hstack([feats[n] for n in TEACHER_NAMES])
         for name, f in feats.items():
-            report = recipe_report(f, labels, groups, sources, seeds=args.seeds)
+            report = recipe_report(f, labels, groups, sources, seeds=args.seeds, unseen=unseen)
             report["features"] = f"EfficientNet-{name} (ImageNet, frozen) at {size} px"
             o, s = report["mean"]["overall"], report["mean"].get("same_source", {})
             print(f"{name:>17} @{size}: AUC {o['auc']:.3f} (seed-0 CI {report['per_seed'][0]['overall']['auc_ci']}), "

@@ -85,6 +85,9 @@ def test_linear_probe_with_cv_calibration_records_the_recipe_cross_validation(lp
     cv = meta.metrics["cross_validation"]
     assert cv["folds"] == 5 and len(cv["per_seed"]) == 3 and cv["per_seed"][0]["overall"]["n"] == 32
     assert cv["references"][0]["name"] == "teacher X"
+    split = meta.training["split"]
+    assert cv["per_seed"][0]["unseen"]["n"] == len(split["val"]) + len(split["test"]) > 0
+    assert f"(n={len(split['val']) + len(split['test'])})" in card_path(out).read_text()
     card = card_path(out).read_text()
     assert "## Cross-validation" in card and "teacher X (a reference row)" in card
     assert "Generated textures made by the test" in card and "`unlabeled/`" not in card
