@@ -43,7 +43,7 @@ MIN_SIDE = 32
 # SCALPSCOPE_MAX_LARGE_DECODES slots (a 59 MP RGBA PNG alone is 236 MB of pixels).
 LARGE_DECODE_PIXELS = 16_000_000
 LARGE_DECODE_WAIT_S = 120.0
-STRIP_ROWS = 256  # rows converted and reduced at a time when a large picture is brought to its working size
+STRIP_PIXELS = 4_000_000  # at most this many pixels converted and reduced at a time (a strip of whole rows)
 JPEG_EOI = b"\xff\xd9"
 # Bytes put between a JPEG's data and an added end marker to tell a complete file from a cut one: a decoder
 # that has finished the picture never reads them; one that has not decodes them into the missing part.
@@ -145,10 +145,6 @@ def decode_image(data: bytes, *, max_bytes: int | None = None, max_pixels: int |
     img = _open(data, max_pixels)
     original_size, fmt = img.size, img.format or "?"
     frames = int(getattr(img, "n_frames", 1) or 1)
-    try:
-        orientation = int(img.getexif().get(0x0112, 1) or 1)
-    except Exception:  # corrupt EXIF must not block the photo itself
-        orientation = 1
     icc = img.info.get("icc_profile") or None
     repairs: tuple[str, ...] = ()
     try:
@@ -160,6 +156,9 @@ def decode_image(data: bytes, *, max_bytes: int | None = None, max_pixels: int |
         img.seek(0)
         with _decode_slot(img):
             img, repairs = _load(img, data, fmt, draft)
+            # Read after decoding: a PNG's getexif() decodes the whole picture to look for an eXIf chunk
+            # after the pixels, which must not happen outside the large-decode slot.
+            orientation = _orientation(img)
             source = _source_profile(icc, img.mode)
             img = _reduced_rgb(img, working_size, keep_cmyk=source.space == "CMYK")
         img, conversion = _to_srgb(img, source)
@@ -206,6 +205,25 @@ class _decode_slot:
     def __exit__(self, *exc: object) -> None:
         if self.semaphore is not None:
             self.semaphore.release()
+            _return_free_memory()
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> object | None:
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        return None
+
+
+def _return_free_memory() -> None:
+    """Give the pages freed by a large decode back to the system (glibc keeps freed memory in per-thread
+    arenas otherwise: sessions run in threads, so each would keep a picture's worth of resident memory)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _reduced_rgb(img: Image.Image, working_size: int, *, keep_cmyk: bool = False) -> Image.Image:
@@ -222,7 +240,7 @@ def _reduced_rgb(img: Image.Image, working_size: int, *, keep_cmyk: bool = False
     w, h = img.size
     factor = max(w, h) // working_size
     if factor >= 2 and w * h > 4 * working_size * working_size:
-        rows = STRIP_ROWS * factor
+        rows = factor * max(1, STRIP_PIXELS // (w * factor))  # a multiple of the factor: strips reduce exactly
         out: Image.Image | None = None
         for top in range(0, h, rows):
             strip = convert(img.crop((0, top, w, min(h, top + rows)))).reduce(factor)
@@ -337,6 +355,14 @@ def _to_srgb(img: Image.Image, source: _Source) -> tuple[Image.Image, str]:
         return ImageCms.applyTransform(img, _transform(source.icc, in_mode)), "converted to sRGB"
     except (OSError, ValueError, TypeError):  # a profile littlecms opens but cannot build a transform from
         return _to_rgb(img), "ignored: the embedded colour profile cannot be applied; colours taken as sRGB"
+
+
+def _orientation(img: Image.Image) -> int:
+    """The EXIF orientation (1-8), 1 when absent or unreadable: corrupt EXIF must not block the photo."""
+    try:
+        return int(img.getexif().get(0x0112, 1) or 1)
+    except Exception:  # noqa: BLE001 - any EXIF parsing failure
+        return 1
 
 
 def _draft_request(size: tuple[int, int], min_side: int) -> tuple[int, int]:

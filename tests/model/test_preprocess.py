@@ -4,11 +4,12 @@ from __future__ import annotations
 import functools
 import io
 import struct
+import threading
 import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from scalp_model.errors import ImageTooLargeError, InvalidImageError, TruncatedImageError
 from scalp_model.preprocess import DECODE_MIN_SIDE, decode_image, model_input, sanitized_bytes
@@ -392,3 +393,94 @@ def test_sanitized_bytes_drop_gps_and_exif() -> None:
     assert mime == "image/jpeg" and b"PhoneMaker" not in clean
     reopened = Image.open(io.BytesIO(clean))
     assert not reopened.getexif() and reopened.size == (240, 320)
+
+
+# --- 6. large pictures in bounded memory ----------------------------------------------------------------
+def _pattern(mode: str, size: tuple[int, int]) -> Image.Image:
+    rgb = Image.fromarray(photo_array(400, 300, seed=3)).resize(size, Image.Resampling.BICUBIC)
+    if mode == "RGBA":
+        img = rgb.convert("RGBA")
+        alpha = np.zeros(size[::-1], dtype=np.uint8)
+        alpha[:, : size[0] // 2] = 255
+        img.putalpha(Image.fromarray(alpha))
+        return img
+    if mode == "P":
+        return rgb.convert("P", palette=Image.Palette.ADAPTIVE)
+    if mode == "I;16":
+        return Image.fromarray(np.asarray(rgb.convert("L"), dtype=np.uint16) * 257)
+    return rgb.convert(mode)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "L", "I;16"])
+def test_strip_reduction_equals_reducing_the_whole_picture(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large pictures are converted and reduced a few rows at a time: the result must be the same pixels."""
+    from scalp_model import preprocess
+
+    img = _pattern(mode, (2600, 1900))
+    factor = max(img.size) // 512
+    whole = preprocess._to_rgb(img.copy()).reduce(factor)
+    whole.thumbnail((512, 512), Image.Resampling.BILINEAR)
+    monkeypatch.setattr(preprocess, "STRIP_PIXELS", 300_000)  # many strips, one of them partial
+    strips = preprocess._reduced_rgb(img.copy(), 512)
+    assert strips.mode == "RGB" and strips.size == whole.size
+    assert np.array_equal(np.asarray(strips), np.asarray(whole))
+
+
+def _png(size: tuple[int, int]) -> bytes:
+    buf = io.BytesIO()
+    _pattern("RGB", size).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def test_large_decodes_wait_for_a_slot_and_are_refused_clearly_when_it_never_comes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from scalp_model import preprocess
+
+    monkeypatch.setattr(preprocess, "LARGE_DECODE_PIXELS", 1_000_000)
+    monkeypatch.setattr(preprocess, "LARGE_DECODE_WAIT_S", 0.3)
+    monkeypatch.setenv("SCALPSCOPE_MAX_LARGE_DECODES", "1")
+    large, small = _png((1400, 1000)), _png((900, 700))
+    slot = preprocess._large_decode_slots()
+    assert slot.acquire(timeout=5)  # another session is decoding a large picture
+    try:
+        with pytest.raises(ImageTooLargeError, match="busy with other very large pictures"):
+            decode_image(large)
+        assert decode_image(small).image.size == (512, 398)  # small pictures never wait
+    finally:
+        slot.release()
+    assert decode_image(large).image.size == (512, 366)  # the slot is free again
+
+
+def test_a_png_is_not_decoded_outside_the_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading a PNG's EXIF decodes all of it (the eXIf chunk may follow the pixels): not before the slot."""
+    from scalp_model import preprocess
+
+    monkeypatch.setattr(preprocess, "LARGE_DECODE_PIXELS", 1_000_000)
+    loaded_outside: list[bool] = []
+    held = threading.local()
+    real_enter, real_exit = preprocess._decode_slot.__enter__, preprocess._decode_slot.__exit__
+    real_load = ImageFile.ImageFile.load
+
+    def enter(self):  # noqa: ANN001
+        held.inside = True
+        return real_enter(self)
+
+    def exit_(self, *exc):  # noqa: ANN001
+        held.inside = False
+        return real_exit(self, *exc)
+
+    def load(self):  # noqa: ANN001
+        if getattr(self, "_im", None) is None:  # this call decodes the pixels
+            loaded_outside.append(not getattr(held, "inside", False))
+        return real_load(self)
+
+    monkeypatch.setattr(preprocess._decode_slot, "__enter__", enter)
+    monkeypatch.setattr(preprocess._decode_slot, "__exit__", exit_)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    _pattern("RGB", (1400, 1000)).save(buf, format="PNG", exif=exif.tobytes())
+    decoded = decode_image(buf.getvalue())
+    assert decoded.exif_orientation == 6 and decoded.image.size == (366, 512)
+    assert loaded_outside and not any(loaded_outside)
