@@ -7,7 +7,7 @@ from pages import _resources as res
 from pages import _seen as seen
 from pages import _study as study
 from security.text import plain
-from scalp_model.reader_stats import PASS_LABELS, analyse, roc_figure
+from scalp_model.reader_stats import EXACT_MAX_CASES, PASS_LABELS, analyse, roc_figure
 
 PASS_TEXT = {1: "without the model", 2: "with the model"}
 
@@ -16,17 +16,40 @@ def number(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-def interval(ci: tuple[float, float] | None) -> str:
-    return "—" if ci is None else f"{ci[0]:.3f}–{ci[1]:.3f}"
+NOT_ESTIMABLE = "not estimable"
+
+
+def interval(auc: float | None, ci: tuple[float, float] | None) -> str:
+    """The DeLong CI; "not estimable" where there is an AUC but its variance is zero or undefined."""
+    if ci is None:
+        return "—" if auc is None else NOT_ESTIMABLE
+    return f"{ci[0]:.3f}–{ci[1]:.3f}"
 
 
 def p_text(p: float | None) -> str:
     return "—" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3f}")
 
 
+def delong_cells(c) -> tuple[str, str]:
+    """(z, p) of DeLong's paired test: never a p without its z."""
+    if c.difference is None:
+        return "—", "—"
+    if c.z is None or c.p_value is None:
+        return NOT_ESTIMABLE, NOT_ESTIMABLE
+    return number(c.z, 2), p_text(c.p_value)
+
+
+def permutation_cell(c) -> str:
+    if c.p_permutation is None:
+        return "—"
+    kind = "exact" if c.exact else "random"
+    shown = "< 0.001" if c.p_permutation < 0.001 else f"{c.p_permutation:.4g}"  # exact p: k / 2^n, e.g. 0.0625
+    return f"{shown} ({kind}, {c.permutations:,} relabellings)"
+
+
 def performance_row(who: str, setting: str, read: int, total: int, perf) -> dict:
     return {"Reader": plain(who), "Setting": setting, "Cases read": f"{read} of {total}", "AUC": number(perf.auc),
-            "AUC 95% CI": interval(perf.auc_ci), "Sensitivity": number(perf.sensitivity),
+            "AUC 95% CI": interval(perf.auc, perf.auc_ci), "Sensitivity": number(perf.sensitivity),
             "Specificity": number(perf.specificity), "Cohen's κ": number(perf.kappa)}
 
 
@@ -74,9 +97,12 @@ st.table(pd.DataFrame(rows), hide_index=True)
 st.subheader("Without vs with the model")
 st.table(pd.DataFrame([{
     "Reader": plain(c.reader), "Cases read twice": str(c.cases), "AUC without": number(c.auc_unaided),
-    "AUC with": number(c.auc_aided), "Difference": number(c.difference), "z": number(c.z, 2),
-    "p (paired DeLong)": p_text(c.p_value),
+    "AUC with": number(c.auc_aided), "Difference": number(c.difference), "z (paired DeLong)": delong_cells(c)[0],
+    "p (paired DeLong)": delong_cells(c)[1], "p (paired permutation, statistic: the difference)": permutation_cell(c),
 } for c in results.comparisons]), hide_index=True)
+st.caption(f"DeLong's z and CIs are not estimable when a class has one case or the variance is zero (e.g. AUC "
+           f"1.000). The permutation test exchanges each case's two ratings (Bandos et al. 2005): exact over all "
+           f"2ⁿ exchanges up to {EXACT_MAX_CASES} cases, else random exchanges where DeLong is not estimable.")
 
 st.subheader("Agreement between readers")
 columns = st.columns(len(results.agreement))

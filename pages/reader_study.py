@@ -41,9 +41,16 @@ if len(studies) == 1:
     chosen = studies[0]
     st.caption(f"Study: **{plain(chosen.study_name)}**")
 else:
-    open_first = next((i for i, p in enumerate(studies) if not p.finished), 0)
-    chosen = by_id[st.selectbox("Study", list(by_id), index=open_first, format_func=lambda i: describe(by_id[i]),
-                                key="rs_study")]
+    # The browser keeps a select box's choice as its label text, so labels must not change as the reader
+    # progresses (a label with the reading count made the choice lag one reading behind); progress is shown
+    # in the caption and the bars. The default is set through Session State, not index=, so Streamlit does
+    # not warn about a widget with both a default and a Session State value.
+    names = [p.study_name for p in studies]
+    if st.session_state.get("rs_study") not in by_id:
+        st.session_state["rs_study"] = next((p.study_id for p in studies if not p.finished), studies[0].study_id)
+    chosen = by_id[st.selectbox("Study", list(by_id), key="rs_study", format_func=lambda i: (
+        by_id[i].study_name if names.count(by_id[i].study_name) == 1 else f"{by_id[i].study_name} (no. {i})"))]
+    st.caption(plain(describe(chosen)))
 
 with res.friendly_errors(operator=True), res.get_database().session() as session:
     step = next_step(session, chosen.study_id, clinician, record_view=False)  # audited once per view, below

@@ -5,8 +5,17 @@ ordinal ``score`` of psoriasis likelihood (``db.reader_study.ordinal_score``: a 
 psoriasis diagnosis). Output, per reader and pass: AUC with its DeLong 95% CI (on the ordinal score),
 sensitivity and specificity (psoriasis positive), Cohen's kappa against the truth; per pass, Fleiss'
 kappa across readers; the model on the same cases at the checkpoint's threshold; and per reader the
-unaided-vs-aided AUC difference with DeLong's paired test. AUC, CI and the paired test come from
-:mod:`scalp_model.metrics`. No Streamlit, no database.
+unaided-vs-aided AUC difference with DeLong's paired test and a paired permutation test. AUC, CI and the
+DeLong test come from :mod:`scalp_model.metrics`. No Streamlit, no database.
+
+At the edges: DeLong's variance is undefined (0/0) with one case in a class and zero when every placement
+is equal (e.g. AUC 1.000, or every score tied); pROC returns NA or a degenerate 1.000–1.000 there. Such
+CIs and z statistics are reported here as None ("not estimable"), and a p-value is never reported without
+its statistic. The permutation test (Bandos, Rockette & Gur 2005, Stat Med 24:2873-2893: exchange the two
+ratings of each case, statistic = the AUC difference) is run for small studies, exactly over all 2^n
+exchanges for up to :data:`EXACT_MAX_CASES` cases, and for larger studies only where DeLong's variance is
+not estimable, with :data:`RANDOM_PERMUTATIONS` random exchanges and p = (b + 1) / (R + 1) (Phipson &
+Smyth 2010, Stat Appl Genet Mol Biol 9:39).
 """
 from __future__ import annotations
 
@@ -17,12 +26,16 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+from scipy.stats import rankdata
 from sklearn.metrics import cohen_kappa_score, roc_curve
 
-from .metrics import auc_ci, delong_paired
+from .metrics import auc_ci, delong, delong_paired
 
 POSITIVE = "psoriasis"
 PASS_LABELS = {1: "unaided", 2: "aided"}
+EXACT_MAX_CASES = 14  # 2^14 = 16,384 exchanges: exact enumeration in ~0.1 s on a shared 2-core machine
+RANDOM_PERMUTATIONS = 2_000  # larger studies whose DeLong variance is not estimable: random exchanges, seeded
+ZERO_VARIANCE = 1e-24  # a DeLong variance at or below this (SE <= 1e-12) is treated as zero
 
 
 class CaseLike(Protocol):
@@ -87,7 +100,11 @@ def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
 # --- performance -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Performance:
-    """One set of answers against the truth; AUC fields are None unless both classes are present."""
+    """One set of answers against the truth; AUC fields are None unless both classes are present.
+
+    ``auc_ci`` is also None when DeLong's variance is undefined (one case in a class) or zero (e.g. a
+    perfect AUC): "not estimable" rather than a degenerate interval such as 1.000-1.000.
+    """
 
     n: int
     n_positive: int
@@ -106,6 +123,8 @@ def performance(truth: Sequence[int], scores: Sequence[float], decisions: Sequen
     auc = ci = None
     if 0 < positives < n:
         auc, ci = auc_ci(y, scores)
+        if not variance_estimable(y.tolist(), scores):
+            ci = None
     tp, tn = int(((d == 1) & (y == 1)).sum()), int(((d == 0) & (y == 0)).sum())
     return Performance(
         n=n, n_positive=positives, auc=auc, auc_ci=ci,
@@ -123,9 +142,62 @@ class PassResult:
     performance: Performance
 
 
+def variance_estimable(truth: Sequence[int], scores: Sequence[float]) -> bool:
+    """Whether DeLong's AUC variance is defined and positive: at least 2 cases in each class and some
+    spread in the placements (a perfect or fully tied ranking has variance 0)."""
+    positives = sum(truth)
+    if positives < 2 or len(truth) - positives < 2:
+        return False
+    return delong(truth, scores)[1] > ZERO_VARIANCE
+
+
+def permutation_test(truth: Sequence[int], scores_a: Sequence[float], scores_b: Sequence[float], *,
+                     exact_max: int = EXACT_MAX_CASES, resamples: int = RANDOM_PERMUTATIONS,
+                     seed: int = 0) -> tuple[float, int, bool]:
+    """Two-sided paired permutation test of AUC(b) - AUC(a) on the same cases.
+
+    Under the null hypothesis the two ratings of a case are exchangeable (Bandos, Rockette & Gur 2005),
+    so each case's pair is swapped or not. With n <= ``exact_max`` cases all 2^n swaps are enumerated and
+    p is the share whose |difference| reaches the observed one (including the observed assignment), so
+    p lies in [2 / 2^n, 1] for a non-zero difference; otherwise ``resamples`` random swaps give
+    p = (b + 1) / (R + 1). Returns (p in (0, 1], number of relabellings, exact). Needs both classes.
+    """
+    y = np.asarray(truth, dtype=int)
+    a, b = np.asarray(scores_a, dtype=float), np.asarray(scores_b, dtype=float)
+    n = y.size
+    if not 0 < y.sum() < n or a.shape != y.shape or b.shape != y.shape:
+        raise ValueError("the permutation test needs both classes and two scores per case")
+    exact = n <= exact_max
+    if exact:
+        swaps = ((np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1).astype(bool)
+    else:
+        swaps = np.random.default_rng(seed).integers(0, 2, size=(resamples, n)).astype(bool)
+    observed = _auc_rows(y, b[None, :]) - _auc_rows(y, a[None, :])
+    first, second = np.where(swaps, b, a), np.where(swaps, a, b)
+    differences = _auc_rows(y, second) - _auc_rows(y, first)
+    extreme = int((np.abs(differences) >= abs(observed[0]) - 1e-12).sum())
+    if exact:
+        return extreme / swaps.shape[0], swaps.shape[0], True
+    return (extreme + 1) / (resamples + 1), resamples, False
+
+
+def _auc_rows(y: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """AUC of each row of ``scores`` (ties count one half), by the Mann-Whitney rank sum."""
+    m = int(y.sum())
+    ranks = rankdata(scores, axis=1)
+    return (ranks[:, y == 1].sum(axis=1) - m * (m + 1) / 2.0) / (m * (y.size - m))
+
+
 @dataclass(frozen=True)
 class AidComparison:
-    """Aided minus unaided AUC of one reader on the cases read in both passes (DeLong's paired test)."""
+    """Aided minus unaided AUC of one reader on the cases read in both passes.
+
+    ``z`` and ``p_value`` are DeLong's paired test; both are None ("not estimable") when its variance is
+    undefined or zero. ``p_permutation`` is the paired permutation test of the same difference (its
+    statistic), exact over ``permutations`` = 2^n relabellings when ``exact``; it is None for a study of
+    more than :data:`EXACT_MAX_CASES` cases whose DeLong test is estimable (DeLong's normal approximation
+    is then the test).
+    """
 
     reader: str
     cases: int
@@ -134,6 +206,9 @@ class AidComparison:
     difference: float | None
     z: float | None
     p_value: float | None
+    p_permutation: float | None = None
+    permutations: int = 0
+    exact: bool = False
 
 
 @dataclass(frozen=True)
@@ -223,9 +298,18 @@ def _compare(name: str, ids: Sequence[int], truth: Mapping[int, int], unaided: M
     y = [truth[i] for i in both]
     if not 0 < sum(y) < len(y):
         return AidComparison(name, len(both), None, None, None, None, None)
-    test = delong_paired(y, [unaided[i].score for i in both], [aided[i].score for i in both])
-    return AidComparison(name, len(both), test["auc_a"], test["auc_b"], test["difference"], _finite(test["z"]),
-                         test["p_value"])
+    a, b = [unaided[i].score for i in both], [aided[i].score for i in both]
+    test = delong_paired(y, a, b)
+    z = p = None
+    if min(sum(y), len(y) - sum(y)) >= 2 and test["se"] ** 2 > ZERO_VARIANCE:
+        z, p = _finite(test["z"]), test["p_value"]
+        if z is None:
+            p = None
+    p_perm, count, exact = None, 0, False
+    if len(both) <= EXACT_MAX_CASES or z is None:
+        p_perm, count, exact = permutation_test(y, a, b)
+    return AidComparison(name, len(both), test["auc_a"], test["auc_b"], test["difference"], z, p,
+                         p_perm, count, exact)
 
 
 def _agreement(pass_number: int, ids: Sequence[int], per_reader: Sequence[Mapping[int, Any]]) -> Agreement:

@@ -240,3 +240,52 @@ def test_results_page_before_any_reading(at, database, study_id) -> None:
     assert [m.value for m in at.metric] == ["—", "—"]
     assert "Curves appear once a reader has read cases of both kinds." in texts(at.caption)
     assert at.download_button(key="rr_csv").proto.disabled
+
+
+def test_results_page_edges_read_not_estimable(at, database, people) -> None:
+    """5 cases, AUC 1.000 unaided vs 0.500 aided: no z, so no DeLong p ("< 0.001" before), no 1.000–1.000
+    CI, and the exact permutation p = 2/32 beside its statistic (the difference)."""
+    root, ann, _ = people
+    truths = ["psoriasis", "psoriasis", "seborrheic_dermatitis", "seborrheic_dermatitis", "seborrheic_dermatitis"]
+    with database.begin() as s:
+        sid = create_study(s, root, "edges", new_cases(truths), [ann.id], source="folder", model_version="fake-1",
+                           model_sha256="f" * 64, threshold=0.5, seed=2).id
+    with database.session() as s:
+        position = {c.id: c.position for c in s.scalars(select(StudyCase).where(StudyCase.study_id == sid))}
+    unaided, aided = [9, 8, 2, 3, 1], [5, 5, 5, 5, 5]
+    for pass_number, scores in ((1, unaided), (2, aided)):
+        for case_id in order(database, "ann")[pass_number - 1]:
+            with database.begin() as s:
+                record_reading(s, sid, ann, case_id, pass_number, *answer(scores[position[case_id]]))
+    open_page(at, "pages/reader_results.py", "root")
+    assert_clean(at)
+    table = at.table[0].value
+    assert table["AUC"].tolist()[:2] == ["1.000", "0.500"]
+    assert table["AUC 95% CI"].tolist()[:2] == ["not estimable", "not estimable"]
+    row = at.table[1].value.iloc[0]
+    assert row["Difference"] == "-0.500"
+    assert row["z (paired DeLong)"] == "not estimable" and row["p (paired DeLong)"] == "not estimable"
+    assert row["p (paired permutation, statistic: the difference)"] == "0.0625 (exact, 32 relabellings)"
+
+
+def test_study_selector_keeps_its_choice_as_the_reader_progresses(at, database, study_id, people) -> None:
+    """The browser sends a select box's choice back as its label text: labels that carried the reading
+    count went stale after each reading (the selector lagged one reading behind the progress bar)."""
+    root, ann, _ = people
+    with database.begin() as s:
+        second = create_study(s, root, "second", new_cases(TRUTHS), [ann.id], source="folder",
+                              model_version="fake-1", model_sha256="f" * 64, threshold=0.5, seed=3).id
+    open_page(at, "pages/reader_study.py", "ann")
+    assert_clean(at)
+    selector = at.selectbox(key="rs_study")
+    assert selector.value == study_id and selector.options == ["pilot", "second"]
+    selector.set_value(second).run()
+    labels = at.selectbox(key="rs_study").options
+    for expected in (1, 2):
+        _, dx, _, submit = current_form(at)
+        dx.set_value("Psoriasis")
+        submit.click().run()
+        assert_clean(at)
+        assert at.selectbox(key="rs_study").options == labels  # the text the browser holds still matches
+        assert at.selectbox(key="rs_study").value == second
+        assert f"second (pass 1 · {expected} of 8 readings)" in texts(at.caption)

@@ -12,7 +12,8 @@ from sklearn.metrics import roc_auc_score
 from db.errors import ValidationError
 from db.reader_study import ordinal_score
 from scalp_model.metrics import delong, delong_paired
-from scalp_model.reader_stats import analyse, cohen_kappa, fleiss_kappa, fleiss_table, performance, roc_figure
+from scalp_model.reader_stats import (RANDOM_PERMUTATIONS, analyse, cohen_kappa, fleiss_kappa, fleiss_table,
+                                     performance, permutation_test, roc_figure)
 from tests.reader.builders import answer
 
 # Fleiss (1971), Table 1: 30 patients, 6 psychiatrists each, 5 diagnoses (depression, personality
@@ -179,7 +180,10 @@ def test_analyse_against_independent_figures() -> None:
         p_o = (d == y).mean()
         p_e = d.mean() * y.mean() + (1 - d.mean()) * (1 - y.mean())
         assert perf.kappa == pytest.approx((p_o - p_e) / (1 - p_e))
-        assert perf.auc_ci[0] <= perf.auc <= perf.auc_ci[1]
+        if perf.auc == 1.0:  # ann aided ranks every case right: DeLong's variance is 0, no interval
+            assert (result.reader, result.pass_number) == ("ann", 2) and perf.auc_ci is None
+        else:
+            assert perf.auc_ci[0] <= perf.auc <= perf.auc_ci[1]
     model = results.model
     assert model.auc == pytest.approx(roc_auc_score(truth, p_model))
     assert model.sensitivity == pytest.approx(4 / 5) and model.specificity == pytest.approx(3 / 5)
@@ -211,3 +215,68 @@ def test_analyse_with_partial_and_one_sided_passes() -> None:
     assert results.comparisons[0].p_value is None
     assert all(a.kappa is None for a in results.agreement)  # one reader: no agreement to measure
     assert performance([], [], []).n == 0
+
+
+# --- the edges (issue 18, item 3) ---------------------------------------------------------------------
+def study(truth: list[int], unaided: list[int], aided: list[int]):
+    cases = [Case(i + 1, "psoriasis" if t else "seborrheic_dermatitis", 0.5) for i, t in enumerate(truth)]
+    readings = [Answer("ann", p, i + 1, s) for p, ss in ((1, unaided), (2, aided)) for i, s in enumerate(ss)]
+    return analyse(cases, readings, threshold=0.5, readers=["ann"])
+
+
+def test_perfect_vs_chance_in_five_cases_is_an_exact_test_not_a_z() -> None:
+    """AUC 1.000 unaided vs 0.500 aided (every aided score tied): DeLong's variance is 0, so z, its p and
+    both CIs are not estimable; exchanging the 5 pairs gives |difference| 0.5 in 2 of 32 relabellings."""
+    results = study([1, 1, 0, 0, 0], [9, 8, 2, 3, 1], [5, 5, 5, 5, 5])
+    comparison = results.comparisons[0]
+    assert comparison.auc_unaided == 1.0 and comparison.auc_aided == 0.5
+    assert comparison.z is None and comparison.p_value is None  # was z inf (shown "—") with p 0
+    assert comparison.p_permutation == pytest.approx(0.0625) and comparison.permutations == 32 and comparison.exact
+    assert [p.performance.auc_ci for p in results.passes] == [None, None]  # was 1.000-1.000 and 0.500-0.500
+
+
+def test_one_case_in_a_class_is_not_estimable() -> None:
+    """One psoriasis case: DeLong's variance is 0/0 (pROC: NA); the exact test still runs (p = 1 here)."""
+    results = study([1, 0, 0], [8, 3, 4], [9, 2, 6])
+    comparison = results.comparisons[0]
+    assert comparison.z is None and comparison.p_value is None
+    assert comparison.p_permutation == 1.0 and comparison.permutations == 8
+    assert all(p.performance.auc is not None and p.performance.auc_ci is None for p in results.passes)
+
+
+def brute_force_permutation(truth, a, b) -> float:
+    """Every one of the 2^n exchanges, AUCs by scikit-learn."""
+    observed = roc_auc_score(truth, b) - roc_auc_score(truth, a)
+    hits = 0
+    for mask in range(2 ** len(truth)):
+        swap = [(mask >> i) & 1 for i in range(len(truth))]
+        first = [y if s else x for x, y, s in zip(a, b, swap)]
+        second = [x if s else y for x, y, s in zip(a, b, swap)]
+        hits += abs(roc_auc_score(truth, second) - roc_auc_score(truth, first)) >= abs(observed) - 1e-12
+    return hits / 2 ** len(truth)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_exact_permutation_test_matches_enumeration(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 2, 9)
+    truth[:2] = [0, 1]
+    a, b = rng.integers(1, 11, 9), rng.integers(1, 11, 9)
+    p, count, exact = permutation_test(truth, a, b)
+    assert exact and count == 512 and p == pytest.approx(brute_force_permutation(truth, a, b), abs=1e-12)
+
+
+def test_large_studies_use_delong_unless_not_estimable() -> None:
+    rng = np.random.default_rng(3)
+    truth = [1, 0] * 15
+    unaided = [int(v) for v in rng.integers(1, 11, 30)]
+    aided = [int(v) for v in rng.integers(1, 11, 30)]
+    comparison = study(truth, unaided, aided).comparisons[0]
+    assert comparison.z is not None and comparison.p_value is not None and comparison.p_permutation is None
+    # one seborrheic case only: DeLong undefined, so random exchanges (seeded, reproducible) instead
+    truth = [1] * 29 + [0]
+    comparison = study(truth, unaided, aided).comparisons[0]
+    assert comparison.z is None and comparison.p_value is None
+    assert not comparison.exact and comparison.permutations == RANDOM_PERMUTATIONS
+    assert 1 / (RANDOM_PERMUTATIONS + 1) <= comparison.p_permutation <= 1
+    assert study(truth, unaided, aided).comparisons[0].p_permutation == comparison.p_permutation
