@@ -1,7 +1,8 @@
 """Operator command line: ``python -m db {migrate,create-user,export-training,backup,seed-demo} ...``.
 
 The database is ``--database-url`` (before or after the command), else ``DATABASE_URL``, else the
-default SQLite file.
+default SQLite file. Commands that need the schema create it on a brand-new database (as the app
+does); a database at an older revision is refused until ``python -m db migrate`` is run.
 Exit status: 0 ok, 1 a named database error (message on stderr), 2 bad usage.
 """
 
@@ -77,6 +78,21 @@ def _read_password(from_stdin: bool) -> str:
     return password
 
 
+def _ready(database: Database) -> None:
+    """Make a brand-new database usable, as the app does at start-up; refuse an older schema.
+
+    A database with no schema at all (no Alembic revision, e.g. the first ``create-user`` on a fresh
+    machine) is migrated to the newest revision, with a line on stderr. A database at an older revision
+    keeps raising ``MigrationRequiredError``: upgrading live data stays the operator's explicit
+    ``python -m db migrate``.
+    """
+    if database.current_revision() is None:
+        database.migrate()
+        print(f"New database: created the schema (revision {database.current_revision()}).", file=sys.stderr)
+        return
+    database.require_current_schema()
+
+
 def _progress(done: int, total: int) -> None:
     if total >= 20_000 and (done % 10_000 == 0 or done == total):
         print(f"  {done:,} / {total:,}", file=sys.stderr, flush=True)
@@ -91,18 +107,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"Schema at revision {database.current_revision()}.")
         elif args.command == "create-user":
             password = _read_password(args.password_stdin)
-            database.require_current_schema()
+            _ready(database)
             with database.begin() as session:
                 clinician = create_user(session, args.username, password, args.role, is_demo=args.demo)
             print(f"Created {clinician.role} {clinician.username!r}.")
         elif args.command == "unlock-user":
-            database.require_current_schema()
+            _ready(database)
             with database.begin() as session:
                 was_locked = unlock_user(session, args.username)
             print(f"Unlocked {args.username!r}." if was_locked else f"{args.username!r} was not locked; "
                   "its failure count is reset.")
         elif args.command == "export-training":
-            database.require_current_schema()
+            _ready(database)
             with database.session() as session:
                 summary = export_training(session, args.directory, include_demo=args.include_demo)
             with database.begin() as session:
@@ -112,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "backup":
             print(f"Backed up to {database.backup(args.file)}.")
         elif args.command == "seed-demo":
-            database.require_current_schema()
+            _ready(database)
             summary = seed_demo(database, args.n, seed=args.seed, weeks=args.weeks, progress=_progress)
             counts = ", ".join(f"{status}: {n}" for status, n in summary.per_status.items())
             print(

@@ -98,3 +98,25 @@ def test_backup(database: Database, clinicians, tmp_path: Path, capsys) -> None:
 def test_migrate_command(empty_database: Database, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["--database-url", url_of(empty_database), "migrate"]) == 0
     assert f"Schema at revision {empty_database.head_revision()}" in capsys.readouterr().out
+
+
+def test_create_user_on_a_brand_new_database_creates_the_schema(
+    empty_database: Database, monkeypatch: pytest.MonkeyPatch, capsys  # type: ignore[no-untyped-def]
+) -> None:
+    """The README's first step on a fresh machine: no "schema is out of date, run migrate" any more."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(TEST_PASSWORD + "\n"))
+    assert main(["--database-url", url_of(empty_database), "create-user", "alice", "--password-stdin"]) == 0
+    out, err = capsys.readouterr()
+    assert "Created dermatologist 'alice'" in out
+    assert f"New database: created the schema (revision {empty_database.head_revision()})" in err
+    assert empty_database.current_revision() == empty_database.head_revision()
+    with empty_database.begin() as s:
+        assert authenticate(s, "alice", TEST_PASSWORD).username == "alice"
+
+
+def test_an_older_schema_still_needs_an_explicit_migrate(empty_database: Database, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    empty_database.migrate("0001")
+    monkeypatch.setattr("sys.stdin", io.StringIO(TEST_PASSWORD + "\n"))
+    assert main(["--database-url", url_of(empty_database), "create-user", "alice", "--password-stdin"]) == 1
+    assert "Run `python -m db migrate`" in capsys.readouterr().err
+    assert empty_database.current_revision() == "0001"
