@@ -13,6 +13,8 @@ from datetime import datetime
 from fpdf import FPDF
 from PIL import Image
 
+from pages._wording import about_percent
+
 _LATIN1 = str.maketrans({"—": "-", "–": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "·": "-",
                          "…": "...", "×": "x", "≥": ">=", "≤": "<="})
 DISCLAIMER = ("ScalpScope is not a diagnosis and not for emergencies. The computer estimate only helps the "
@@ -26,6 +28,7 @@ class PhotoSummary:
     overlay_png: bytes | None
     p_psoriasis: float
     message: str
+    out_of_scope: bool = False  # then no estimate is printed, only the message
 
 
 def _text(value: str) -> str:
@@ -84,8 +87,9 @@ def summary_pdf(*, created: datetime, access_code: str, history: Mapping[str, st
         for column, (picture, ratio) in enumerate(pictures):
             pdf.image(picture, x=pdf.l_margin + column * (side + 10), y=top, w=side, h=side * ratio)
         pdf.set_y(top + height + 3)
-        line(f"Computer estimate: psoriasis {photo.p_psoriasis:.0%}, seborrheic dermatitis "
-             f"{1 - photo.p_psoriasis:.0%} (model {model_version}).", 10, "B")
+        if not photo.out_of_scope:
+            line(f"Computer estimate: psoriasis {about_percent(photo.p_psoriasis)}, seborrheic dermatitis "
+                 f"{about_percent(1 - photo.p_psoriasis)} (model {model_version}).", 10, "B")
         line(photo.message, 9)
         if photo.overlay_png:
             line("Right: the areas that weighed most in the estimate (not a map of the disease).", 8)

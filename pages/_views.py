@@ -6,6 +6,8 @@ from typing import Any
 
 import streamlit as st
 
+from pages._wording import about_percent, threshold_percent
+
 LABELS = {
     "psoriasis": "Psoriasis",
     "seborrheic_dermatitis": "Seborrheic dermatitis",
@@ -28,39 +30,80 @@ def label(value: str | None) -> str:
     return LABELS.get(value or "", value or "—")
 
 
-def probability_bar(p_psoriasis: float) -> None:
-    """Psoriasis vs seborrheic dermatitis as one two-coloured bar, both shares written out."""
-    pso = round(p_psoriasis * 100)
+def probability_bar(p_psoriasis: float, threshold: float | None = None, band: float | None = None) -> None:
+    """Psoriasis vs seborrheic dermatitis as one two-coloured bar, both shares written out (to 5 %), with
+    the service's referral threshold marked on it and, when known, the uncertain band around it shaded:
+    the bar shows the same decision rule as the verdict (:func:`verdict`)."""
+    pso = min(max(p_psoriasis, 0.0), 1.0) * 100
+    pso_text, seb_text = about_percent(p_psoriasis), about_percent(1 - p_psoriasis)
+    marks, legend, aria = "", "", f"Psoriasis {pso_text}, seborrheic dermatitis {seb_text}"
+    if threshold is not None:
+        t = min(max(threshold, 0.0), 1.0) * 100
+        if band:
+            low, high = max(t - band * 100, 0.0), min(t + band * 100, 100.0)
+            marks += (f'<div style="position:absolute;left:{low:.2f}%;width:{high - low:.2f}%;top:0;bottom:0;'
+                      'background:repeating-linear-gradient(45deg,rgba(255,255,255,.55) 0 3px,transparent 3px 6px)">'
+                      '</div>')
+        marks += (f'<div style="position:absolute;left:calc({t:.2f}% - 1.5px);width:3px;top:-0.2rem;bottom:-0.2rem;'
+                  'background:#111"></div>')
+        legend = (f'<div style="position:relative;height:1.1rem;font-size:0.8rem">'
+                  f'<span style="position:absolute;left:{t:.2f}%;transform:translateX(-{t:.0f}%);white-space:nowrap">'
+                  f'▲ referral threshold {threshold_percent(threshold)}'
+                  + (' (shaded: too close to call)' if band else '') + '</span></div>')
+        aria += f"; the service's referral threshold is {threshold_percent(threshold)}"
     st.markdown(
-        f'<div role="img" aria-label="Psoriasis {pso}%, seborrheic dermatitis {100 - pso}%">'
+        f'<div role="img" aria-label="{aria}">'
         '<div style="display:flex;justify-content:space-between;font-size:0.95rem;margin-bottom:0.25rem">'
-        f'<span><b>Psoriasis {pso}%</b></span><span><b>Seborrheic dermatitis {100 - pso}%</b></span></div>'
+        f'<span><b>Psoriasis {pso_text}</b></span><span><b>Seborrheic dermatitis {seb_text}</b></span></div>'
+        '<div style="position:relative;margin:0.2rem 0">'
         '<div style="display:flex;height:0.9rem;border-radius:0.45rem;overflow:hidden">'
-        f'<div style="width:{pso}%;background:{PSORIASIS_COLOUR}"></div>'
-        f'<div style="flex:1;background:{SEBDERM_COLOUR}"></div></div></div>',
+        f'<div style="width:{pso:.2f}%;background:{PSORIASIS_COLOUR}"></div>'
+        f'<div style="flex:1;background:{SEBDERM_COLOUR}"></div></div>{marks}</div>{legend}</div>',
         unsafe_allow_html=True,  # numbers only; nothing from the patient goes in here
     )
+
+
+OUT_OF_SCOPE_TEXT = ("This photo does not look like the scalp photos the model learnt from (it may show another "
+                     "body part, be too far away, or be unusual in another way), so the model gives no estimate "
+                     "for it; the dermatologist will look at the photo itself.")
 
 
 def verdict(prediction: Any) -> tuple[str, str]:
     """(kind, sentence) for a patient: kind is 'warning' when the estimate should not be leaned on.
 
-    ``prediction`` is a ``scalp_model`` Prediction or a stored ``db`` prediction (same field names).
+    ``prediction`` is a ``scalp_model`` Prediction or a stored ``db`` prediction (same field names). The
+    words follow the service's decision rule, as the bar shows it: P(psoriasis) against the referral
+    threshold (not against 50 %), "too close to call" inside the uncertain band, and no estimate at all
+    for an out-of-scope photo.
     """
     if prediction.out_of_scope:
-        return "warning", ("This photo does not look like the scalp photos the model learnt from (it may show "
-                           "another body part, be too far away, or be unusual in another way). Its estimate "
-                           "is not reliable for this photo; the dermatologist will look at the photo itself.")
+        return "warning", OUT_OF_SCOPE_TEXT
+    p, threshold = prediction.p_psoriasis, prediction.threshold
+    estimate = (f"The model's estimate for psoriasis, {about_percent(p)}, is "
+                f"{'above' if p >= threshold else 'below'} the service's referral threshold of "
+                f"{threshold_percent(threshold)}")
     if prediction.uncertain:
-        return "warning", ("The model could not clearly tell the two conditions apart on this photo. That is "
-                           "often the case with these two conditions; the dermatologist will decide.")
-    leaning = "psoriasis" if prediction.p_psoriasis >= prediction.threshold else "seborrheic dermatitis"
-    return "info", (f"This photo looks more like the **{leaning}** photos the model learnt from. "
-                    "This is not a diagnosis: a dermatologist will review your photos.")
+        return "warning", (f"{estimate}, but too close to it to call: the model could not clearly tell the two "
+                           "conditions apart on this photo. That is often the case with these two conditions; "
+                           "the dermatologist will decide.")
+    if p >= threshold:
+        return "info", (f"{estimate}: the service flags this photo as **possible psoriasis** for the "
+                        "dermatologist. This is not a diagnosis: a dermatologist will review your photos.")
+    return "info", (f"{estimate}: the photo is closer to the **seborrheic dermatitis** photos the model learnt "
+                    "from. This is not a diagnosis: a dermatologist will review your photos.")
 
 
 def show_verdict(kind: str, text: str) -> None:
     (st.warning if kind == "warning" else st.info)(text)
+
+
+def show_estimate(prediction: Any) -> None:
+    """The bar and the verdict from one decision rule; an out-of-scope photo gets the warning *instead*."""
+    if prediction.out_of_scope:
+        show_verdict(*verdict(prediction))
+        return
+    probability_bar(prediction.p_psoriasis, prediction.threshold, getattr(prediction, "uncertain_band", None))
+    show_verdict(*verdict(prediction))
 
 
 def format_duration(delta: timedelta | None) -> str:

@@ -189,7 +189,8 @@ def result_of(code: str, analyses: list[Analysis], records: list[tuple], predict
                      "Treatments tried": history["previous_treatment"],
                      "Photos taken with": SOURCES[history["image_source"]]},
             photos=[report.PhotoSummary(image.data, prediction.overlay_png, prediction.p_psoriasis,
-                                        views.verdict(prediction)[1]) for image, prediction in records]),
+                                        views.verdict(prediction)[1], prediction.out_of_scope)
+                    for image, prediction in records]),
     }
 
 
@@ -212,8 +213,7 @@ def show_results(result: dict) -> None:
     download = st.empty()  # filled last: the results are on screen while the PDF is being built
     for index, analysis in enumerate(result["analyses"]):
         st.subheader(f"Photo {index + 1}")
-        views.probability_bar(analysis.prediction.p_psoriasis)
-        views.show_verdict(*views.verdict(analysis.prediction))
+        views.show_estimate(analysis.prediction)  # the warning instead of a bar for an out-of-scope photo
         photo_column, map_column = st.columns(2)
         photo_column.image(analysis.decoded.image, caption="Your photo", width="stretch")
         with map_column:

@@ -95,7 +95,7 @@ if aided:
     if case.overlay_png is not None:
         model_column.image(case.overlay_png, caption="The model's attention map (Grad-CAM)", width="stretch")
     with model_column:
-        views.probability_bar(case.p_psoriasis)
+        views.probability_bar(case.p_psoriasis, case.threshold)
         st.caption(f"The model reads psoriasis at P ≥ {case.threshold:.2f}. {views.MAP_CAPTION}")
 else:
     st.image(case.data, caption="Photo", width=min(case.width, 720))

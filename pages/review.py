@@ -47,7 +47,7 @@ with photos_column:
             if p is None:
                 st.caption("No model output for this photo.")
                 continue
-            views.probability_bar(p.p_psoriasis)
+            views.probability_bar(p.p_psoriasis, p.threshold)
             flags = [name for name, on in (("uncertain", p.uncertain), ("out of scope", p.out_of_scope)) if on]
             st.caption(f"Model: **{views.label(p.label)}** at threshold {p.threshold:.2f}"
                        + (f" · :orange[{', '.join(flags)}]" if flags else "")

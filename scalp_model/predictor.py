@@ -61,6 +61,7 @@ class Prediction:
     model_sha256: str
     cam: np.ndarray = field(repr=False)
     timings_ms: Mapping[str, float] = field(default_factory=dict)
+    uncertain_band: float | None = None  # |p - threshold| below this is uncertain (the checkpoint's, 0..1)
 
     def to_dict(self) -> dict:
         return {
@@ -219,7 +220,7 @@ class Predictor:
             label=label, p_psoriasis=p, threshold=float(m.threshold),
             uncertain=abs(p - m.threshold) < m.uncertain_band, out_of_scope=out_of_scope,
             ood_score=ood_score, temperature=float(m.temperature), model_version=m.version,
-            model_sha256=self.sha256, cam=cam,
+            model_sha256=self.sha256, cam=cam, uncertain_band=float(m.uncertain_band),
         )
 
     def analyze_bytes(self, data: bytes) -> Analysis:

@@ -156,7 +156,7 @@ def test_review_shows_photos_ai_output_history_and_saves(at, clinician, database
     sign_in(at)
     open_review(at, first).run()
     assert_clean(at)
-    assert len(at.image) == 2 and sum("Psoriasis 91%" in m for m in texts(at.markdown)) == 2
+    assert len(at.image) == 2 and sum("Psoriasis about 90%" in m and "referral threshold 50%" in m for m in texts(at.markdown)) == 2
     assert any("threshold 0.50" in c and "seed-1" in c for c in texts(at.caption))
     assert texts(at.text)[0] == "[click](https://evil.example)"  # patient text is never Markdown
     at.toggle(key="rv_map").set_value(True).run()

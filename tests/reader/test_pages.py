@@ -13,6 +13,7 @@ from db.consultations import claim, record_review
 from db.models import Consultation, Reading, ReaderStudy, StudyCase, StudyReader
 from db.reader_study import create_study, record_reading
 from db.users import create_user
+from pages._wording import about_percent
 from tests.app.conftest import (  # noqa: F401  (fixtures)
     PASSWORD,
     _fast_password_hashing,
@@ -97,7 +98,7 @@ def test_reader_reads_both_passes(at, database, study_id) -> None:
             if pass_number == 1:
                 assert len(at.image) == 1 and not any("Psoriasis" in m for m in texts(at.markdown))
             else:
-                assert len(at.image) == 2 and any(re.search(r"Psoriasis \d+%", m) for m in texts(at.markdown))
+                assert len(at.image) == 2 and any(re.search(r"Psoriasis about \d+%", m) for m in texts(at.markdown))
             score = 10 - sequence if pass_number == 2 else 3 + sequence
             diagnosis, confidence = answer(score)
             dx.set_value("Psoriasis" if diagnosis == "psoriasis" else "Seborrheic dermatitis")
@@ -122,7 +123,7 @@ def test_aided_pass_shows_the_models_output(at, database, study_id, people) -> N
     open_page(at, "pages/reader_study.py", "ann")
     with database.session() as s:
         p = s.get(StudyCase, aided[0]).p_psoriasis
-    assert any(f"Psoriasis {round(p * 100)}%" in m for m in texts(at.markdown))
+    assert any(f"Psoriasis {about_percent(p)}" in m and "referral threshold 50%" in m for m in texts(at.markdown))
     assert any("Pass 2, with the model" in i for i in texts(at.info))
     assert len(at.image) == 2 and any("threshold" not in c and "P ≥ 0.50" in c for c in texts(at.caption))
 
