@@ -166,7 +166,8 @@ class Consultation(Base):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     # One filled form stores one consultation: the form's idempotency key (unique; NULL for older rows and
     # for consultations made outside the app, e.g. seed-demo).
-    submission_key: Mapped[str | None] = mapped_column(String(64))
+    # Deferred: read only in look-ups by key, and absent from databases before revision 0004.
+    submission_key: Mapped[str | None] = mapped_column(String(64), deferred=True)
 
     claimed_by: Mapped[User | None] = relationship()
     images: Mapped[list[ConsultImage]] = relationship(
