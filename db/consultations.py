@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from db import audit
+from db import triage as triage_rules
 from db.codes import hash_code, issue_code, new_access_code, normalise_code
 from db.errors import InvalidTransitionError, NotFoundError, ValidationError
 from db.models import (
@@ -106,11 +107,12 @@ class NewPrediction:
 # --- priority --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Triage:
-    """The queue rule, computed once at submit:
+    """The queue rule (:mod:`db.triage`), computed once at submit.
 
-    ``priority = 10000 * tier + round(1000 * max p_psoriasis)`` where tier is 2 if any image is out of
-    scope, 1 if any is uncertain (or has no prediction), else 0. The queue is ordered by priority
-    descending, then by submit time ascending (longest waiting first), then by id.
+    ``priority`` is minus the minute the case is due: submit time + a target turnaround of 72 hours,
+    48 if any image is uncertain (or has no prediction), 24 if any is out of scope or the itch is severe.
+    The queue is ordered by priority descending (due first), then by submit time, then by id.
+    ``max_p_psoriasis`` is kept for display; it does not order the queue.
     """
 
     priority: int
@@ -119,13 +121,15 @@ class Triage:
     any_out_of_scope: bool
 
 
-def compute_triage(predictions: Sequence[NewPrediction | None]) -> Triage:
+def compute_triage(predictions: Sequence[NewPrediction | None], *, created_at: datetime | None = None,
+                   itch: str | None = None) -> Triage:
+    """The triage of a case submitted at ``created_at`` (default now) with these predictions and itch."""
     present = [p for p in predictions if p is not None]
     any_out_of_scope = any(p.out_of_scope for p in present)
     any_uncertain = any(p.uncertain for p in present) or len(present) < len(predictions)
     max_p = max((p.p_psoriasis for p in present), default=None)
-    tier = 2 if any_out_of_scope else 1 if any_uncertain else 0
-    return Triage(10_000 * tier + round(1000 * (max_p or 0.0)), max_p, any_uncertain, any_out_of_scope)
+    flags = triage_rules.Flags(any_out_of_scope, any_uncertain, itch == "severe")
+    return Triage(triage_rules.priority_key(created_at or utcnow(), flags), max_p, any_uncertain, any_out_of_scope)
 
 
 # --- submit ----------------------------------------------------------------------------------------
@@ -209,7 +213,7 @@ def _store_consultation(session: Session, history: PatientHistory, consent_versi
     else:
         code = submission.access_code
         code_hash = hash_code(session, normalise_code(code) or "")
-    triage = compute_triage(predictions)
+    triage = compute_triage(predictions, created_at=now, itch=history.itch)
     consultation = Consultation(
         public_id=new_public_id(),
         access_code_hash=code_hash,
@@ -382,7 +386,7 @@ def list_queue(
     query = (
         select(Consultation)
         .join(candidates, candidates.c.id == Consultation.id)
-        .options(joinedload(Consultation.claimed_by))
+        .options(joinedload(Consultation.claimed_by), selectinload(Consultation.reviews).joinedload(Review.clinician))
         .order_by(*order)
         .limit(limit + 1)
     )
@@ -390,6 +394,24 @@ def list_queue(
     more = len(rows) > limit
     items = rows[:limit]
     return QueuePage(items, QueueCursor.after_row(items[-1]) if more else None)
+
+
+def latest_review(consultation: Consultation) -> Review | None:
+    """The most recent review of a consultation (reviews must be loaded), or None."""
+    return max(consultation.reviews, key=lambda r: (r.created_at, r.id), default=None)
+
+
+def progress_text(consultation: Consultation, now: datetime) -> str:
+    """Where a case stands, for the queue and the review header: why it waits where it does (its target
+    turnaround, overdue or due in, the flags that shortened it) while open; when and by whom it was
+    reviewed once finished (a finished case no longer "waits")."""
+    if consultation.status in (Status.REVIEWED, Status.CLOSED):
+        review = latest_review(consultation)
+        when = consultation.reviewed_at or (review.created_at if review else None)
+        who = review.clinician.username if review is not None and review.clinician is not None else None
+        text = "reviewed" + (f" {when:%Y-%m-%d %H:%M} UTC" if when else "") + (f" by {who}" if who else "")
+        return text + (" · closed" if consultation.status == Status.CLOSED else "")
+    return triage_rules.reasons(triage_rules.flags_of(consultation), consultation.created_at, now)
 
 
 def record_queue_view(session: Session, clinician: Clinician, *, page: int, rows: int) -> None:

@@ -260,7 +260,8 @@ def _plan_one(
         picture = rng.choice(pool["psoriasis" if p >= THRESHOLD else "seb"])
         images.append((picture, capture, prediction))
         predictions.append(NewPrediction(**prediction))
-    triage = compute_triage(predictions)
+    itch = rng.choice(ITCH)
+    triage = compute_triage(predictions, created_at=created, itch=itch)
 
     review = None
     if reviewed is not None:
@@ -297,7 +298,7 @@ def _plan_one(
         "age_band": rng.choice(AGE_BANDS),
         "sex": rng.choice(SEXES),
         "duration": rng.choice(DURATIONS),
-        "itch": rng.choice(ITCH),
+        "itch": itch,
         "previous_treatment": rng.choice(TREATMENTS) if rng.random() < 0.6 else None,
         "scalp_site": ", ".join(sites),
         "image_source": source,

@@ -125,7 +125,8 @@ class User(Base):
 class Consultation(Base):
     """One patient submission: history, consent, images, and its path through the review queue.
 
-    ``priority`` is computed once at submit (see :func:`db.consultations.compute_triage`); together
+    ``priority`` is computed once at submit (see :func:`db.consultations.compute_triage`: minus the minute
+    the case is due, :mod:`db.triage`); together
     with ``created_at`` and ``id`` it is the queue's keyset. ``ix_consultations_queue`` (declared below
     the class) holds exactly the queue's order within one status, so a queue page is an index range scan.
     """

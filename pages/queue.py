@@ -1,4 +1,4 @@
-"""Queue: consultations in priority order (db.consultations.Triage), with filters, counts and turnaround.
+"""Queue: consultations in order of when they are due (db.triage), with a reason per row, filters, counts and turnaround.
 
 Reads run in read transactions (no SQLite write lock); each listing shown is audited once per visit of the
 page (pages._seen), in its own short write, not on every rerun.
@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from db.consultations import QueueCursor, list_queue, queue_counts, record_queue_view
+from db.consultations import QueueCursor, list_queue, progress_text, queue_counts, record_queue_view
 from db.models import Status, utcnow
 from pages import _auth as auth
 from pages import _resources as res
@@ -20,6 +20,9 @@ PAGE_SIZE = 25
 WAITS = {"any time": None, "1 hour": timedelta(hours=1), "4 hours": timedelta(hours=4),
          "1 day": timedelta(days=1), "3 days": timedelta(days=3)}
 TURNAROUND_WINDOWS = {"last 7 days": 7, "last 30 days": 30, "all time": None}
+FINISHED = (Status.REVIEWED, Status.CLOSED)
+TRIAGE_HELP = ("Cases are listed by when they are due: submission + a target turnaround of 72 h, 48 h when the "
+               "model is uncertain, 24 h for a photo out of scope or severe itch (db/triage.py).")
 
 
 def first_page() -> None:
@@ -51,12 +54,17 @@ with res.friendly_errors(operator=True), res.get_database().session() as session
     page = list_queue(session, statuses=statuses or list(Status), uncertain_only=uncertain_only,
                       out_of_scope_only=out_of_scope_only, min_wait=WAITS[wait], limit=PAGE_SIZE,
                       after=QueueCursor.decode(cursors[-1]) if cursors else None, now=now)
-    rows = [{"#": len(cursors) * PAGE_SIZE + rank, "Waiting": views.format_duration(now - c.created_at),
-             "Status": views.STATUS_SHORT[c.status], "Max P(psoriasis)": c.max_p_psoriasis,
-             "Uncertain": c.any_uncertain, "Out of scope": c.any_out_of_scope,
+    # Values, not text, so that every column sorts by its value; finished cases show when and by whom
+    # they were reviewed instead of a waiting time that keeps growing.
+    rows = [{"#": len(cursors) * PAGE_SIZE + rank, "Why here": progress_text(c, now),
+             "Waiting (days)": None if finished else round((now - c.created_at).total_seconds() / 86400, 2),
+             "Status": views.STATUS_SHORT[c.status], "Reviewed": c.reviewed_at if finished else None,
+             "Max P(psoriasis)": c.max_p_psoriasis, "Uncertain": c.any_uncertain,
+             "Out of scope": c.any_out_of_scope, "Severe itch": c.itch == "severe",
              "Claimed by": c.claimed_by.username if c.claimed_by else "", "Photos from": c.image_source,
              "Consultation": c.public_id}
-            for rank, c in enumerate(page.items, start=1)]
+            for rank, c in enumerate(page.items, start=1)
+            for finished in [c.status in FINISHED]]
 
 
 def audit_listing() -> None:
@@ -70,12 +78,15 @@ waiting = [c.public_id for c in page.items if c.status == Status.SUBMITTED]
 if not rows:
     st.info("Nothing in the queue matches these filters.", icon=":material/inbox:")
 else:
+    st.caption(TRIAGE_HELP)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
         "Max P(psoriasis)": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
+        "Waiting (days)": st.column_config.NumberColumn(format="%.1f", help="Days since submission (open cases)"),
+        "Reviewed": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
+        "Why here": st.column_config.TextColumn(width="large", help=TRIAGE_HELP),
     })
     pick, go, nxt = st.columns([3, 1, 1], vertical_alignment="bottom")
-    labels = {r["Consultation"]: f"#{r['#']} · {r['Consultation']} · {r['Status']} · waiting {r['Waiting']}"
-              for r in rows}
+    labels = {r["Consultation"]: f"#{r['#']} · {r['Consultation']} · {r['Status']} · {r['Why here']}" for r in rows}
     chosen = pick.selectbox("Consultation", list(labels), format_func=labels.get, key="q_pick")
     if go.button("Open", key="q_open", icon=":material/open_in_new:", width="stretch"):
         open_review(chosen)

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from db.consultations import claim, get_consultation_for_clinician, list_queue, record_review
+from db.consultations import claim, get_consultation_for_clinician, list_queue, progress_text, record_review
 from db.models import Diagnosis, Status, utcnow
 from pages import _auth as auth
 from pages import _resources as res
@@ -30,8 +30,9 @@ if c is None or c.public_id != public_id:
     st.session_state["review_loaded"] = c
 
 st.title(f"Consultation {c.public_id}")
-st.caption(f"Submitted {c.created_at:%Y-%m-%d %H:%M} UTC · waiting {views.format_duration(utcnow() - c.created_at)}"
-           f" · {views.STATUS_SHORT[c.status]}" + (f" by {plain(c.claimed_by.username)}" if c.claimed_by else "")
+st.caption(f"Submitted {c.created_at:%Y-%m-%d %H:%M} UTC · {plain(progress_text(c, utcnow()))}"
+           f" · {views.STATUS_SHORT[c.status]}"
+           + (f" by {plain(c.claimed_by.username)}" if c.claimed_by and c.status == Status.IN_REVIEW else "")
            + (" · demo data" if c.is_demo else ""))
 photos_column, side_column = st.columns([3, 2], gap="large")
 with photos_column:

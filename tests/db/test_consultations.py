@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import fields
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -144,11 +144,21 @@ def test_pepper_from_env_changes_hashes(database: Database, monkeypatch: pytest.
 
 # --- queue -----------------------------------------------------------------------------------------
 def test_triage_rule() -> None:
-    assert compute_triage([new_prediction(0.2, out_of_scope=True)]).priority == 20_200
-    assert compute_triage([new_prediction(0.9, uncertain=True), new_prediction(0.3)]).priority == 10_900
-    assert compute_triage([new_prediction(0.3), None]).priority == 10_300  # missing prediction = uncertain
-    assert compute_triage([None]).priority == 10_000
-    assert compute_triage([new_prediction(0.95)]).priority == 950
+    """priority = minus the due minute: submit + 24 h (out of scope, severe itch), 48 h (uncertain or no
+    prediction), 72 h otherwise; P(psoriasis) plays no part."""
+    t = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+    minute = int((t - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds() // 60)
+    assert compute_triage([new_prediction(0.2, out_of_scope=True)], created_at=t).priority == -(minute + 24 * 60)
+    assert compute_triage([new_prediction(0.9, uncertain=True), new_prediction(0.3)], created_at=t).priority == -(
+        minute + 48 * 60)
+    assert compute_triage([new_prediction(0.3), None], created_at=t).priority == -(minute + 48 * 60)
+    assert compute_triage([None], created_at=t).priority == -(minute + 48 * 60)
+    assert compute_triage([new_prediction(0.95)], created_at=t).priority == -(minute + 72 * 60)
+    assert compute_triage([new_prediction(0.05)], created_at=t).priority == -(minute + 72 * 60)
+    assert compute_triage([new_prediction(0.5)], created_at=t, itch="severe").priority == -(minute + 24 * 60)
+    # a routine case that has waited 14 days is due before a flagged case submitted a minute ago
+    old = compute_triage([new_prediction(0.1)], created_at=t - timedelta(days=14)).priority
+    assert old > compute_triage([new_prediction(0.9, out_of_scope=True)], created_at=t).priority
 
 
 def make_queue(database: Database) -> list[Consultation]:
@@ -172,7 +182,8 @@ def make_queue(database: Database) -> list[Consultation]:
 def test_queue_order_and_keyset_pagination(database: Database) -> None:
     made = make_queue(database)
     expected = [c.id for c in sorted(made, key=lambda c: (-c.priority, c.created_at, c.id))]
-    assert [made[i].id for i in (9, 6, 4, 5, 7, 0, 1, 2, 8, 3)] == expected  # the rule, spelled out
+    # due = submit + 24 h (out of scope), 48 h (uncertain), 72 h: hours 29, 33, 48, 51, 72, 73, 73, 74, 78, 79
+    assert [made[i].id for i in (6, 9, 5, 4, 0, 1, 2, 3, 7, 8)] == expected  # the rule, spelled out
     seen: list[int] = []
     cursor = None
     for _ in range(10):

@@ -93,7 +93,9 @@ def test_counts_flags_and_consistency(seeded: tuple[Database, SeedSummary]) -> N
                     )
                     for p in predictions
                     if p is not None
-                ]
+                ],
+                created_at=c.created_at,
+                itch=c.itch,
             )
             assert (c.priority, c.any_uncertain, c.any_out_of_scope) == (
                 triage.priority,
@@ -187,5 +189,6 @@ def test_seed_demo_command_twice(database: Database, capsys: pytest.CaptureFixtu
 
 
 def test_seed_demo_needs_current_schema(empty_database: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    empty_database.migrate("0001")  # an older schema is refused (a brand-new database is created instead)
     assert main(["seed-demo", "5", "--database-url", url_of(empty_database)]) == 1
     assert "python -m db migrate" in capsys.readouterr().err

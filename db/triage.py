@@ -1,0 +1,109 @@
+"""The queue's triage rule: each consultation is due a target turnaround after it was submitted.
+
+The target depends on what was known at submit (none of it changes later):
+
+==========================================  ==========
+the case                                    target
+==========================================  ==========
+a photo out of the model's scope            24 hours (the photo may need retaking: contact soon)
+severe itch                                 24 hours
+the model is uncertain (or gave no output)  48 hours
+otherwise                                   72 hours
+==========================================  ==========
+
+The shortest applicable target wins. The queue shows the case due first (the most overdue) first, so a
+case that has waited 14 days comes before one submitted a minute ago whatever the model said, and a
+flagged case moves up by the time its target is shorter. P(psoriasis) plays no part: a high estimate is
+not urgency. The ordering key is stored in ``consultations.priority`` as minus the due time in whole
+minutes since 1970 (higher = due earlier), so the existing index (status, priority DESC, created_at, id)
+keeps serving pages; migration 0005 rewrote the key of consultations stored before.
+
+No Streamlit, no database session: pure functions, tested on their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+TARGET_ROUTINE = timedelta(hours=72)
+TARGET_UNCERTAIN = timedelta(hours=48)
+TARGET_OUT_OF_SCOPE = timedelta(hours=24)
+TARGET_SEVERE_ITCH = timedelta(hours=24)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Flags:
+    """What triage knows about a case (all fixed at submit)."""
+
+    out_of_scope: bool = False
+    uncertain: bool = False
+    severe_itch: bool = False
+
+
+def flags_of(consultation: object) -> Flags:
+    """The flags of a stored consultation (``any_out_of_scope``, ``any_uncertain``, ``itch``)."""
+    return Flags(bool(getattr(consultation, "any_out_of_scope", False)),
+                 bool(getattr(consultation, "any_uncertain", False)),
+                 getattr(consultation, "itch", None) == "severe")
+
+
+def target(flags: Flags) -> timedelta:
+    """The target turnaround: the shortest of those that apply (24 to 72 hours)."""
+    targets = [TARGET_ROUTINE]
+    if flags.out_of_scope:
+        targets.append(TARGET_OUT_OF_SCOPE)
+    if flags.severe_itch:
+        targets.append(TARGET_SEVERE_ITCH)
+    if flags.uncertain:
+        targets.append(TARGET_UNCERTAIN)
+    return min(targets)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def due_at(created_at: datetime, flags: Flags) -> datetime:
+    return _aware(created_at) + target(flags)
+
+
+def priority_key(created_at: datetime, flags: Flags) -> int:
+    """The stored ordering key: minus the due time in whole minutes since 1970 (higher = due earlier).
+
+    About -29.6 million in 2026: well within a 32-bit integer until the year 5800.
+    """
+    return -int((due_at(created_at, flags) - _EPOCH).total_seconds() // 60)
+
+
+def reasons(flags: Flags, created_at: datetime, now: datetime) -> str:
+    """Why a waiting case is where it is, in a few words: overdue or due in, against which target, and
+    the flags that shortened the target, e.g. "overdue by 11.2 days (target 3 days) · severe itch"."""
+    due = due_at(created_at, flags)
+    left = due - _aware(now)
+    goal = f"target {_target_text(target(flags))}"
+    parts = [f"overdue by {_span(-left)} ({goal})" if left < timedelta(0) else f"due in {_span(left)} ({goal})"]
+    if flags.out_of_scope:
+        parts.append("photo out of scope")
+    if flags.severe_itch:
+        parts.append("severe itch")
+    if flags.uncertain:
+        parts.append("model uncertain")
+    return " · ".join(parts)
+
+
+def _span(delta: timedelta) -> str:
+    """A waiting time to one decimal: "14 min", "6.0 h", "11.2 days"."""
+    hours = delta.total_seconds() / 3600
+    if hours < 1:
+        return f"{max(1, round(hours * 60))} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.1f} days"
+
+
+def _target_text(goal: timedelta) -> str:
+    """A target turnaround, whole: "24 h", "3 days"."""
+    hours = goal.total_seconds() / 3600
+    return f"{hours:g} h" if hours < 48 else f"{hours / 24:g} days"
