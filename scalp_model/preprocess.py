@@ -83,13 +83,13 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
             raise ImageTooLargeError("This picture has far too many pixels to be processed. Please send a normal photo.") from exc
         except UnidentifiedImageError as exc:
             raise InvalidImageError(
-                "This file is not a picture we can read. Please upload a JPEG, PNG or HEIC photo."
+                "This file is not a picture we can read. Please upload a JPEG, PNG, HEIC or WebP photo."
             ) from exc
         except (OSError, ValueError, SyntaxError) as exc:
             raise InvalidImageError("This picture file is damaged and cannot be opened. Please take or export it again.") from exc
     if img.format not in ACCEPTED_FORMATS:
         raise InvalidImageError(
-            f"{img.format or 'This'} files are not accepted. Please upload a JPEG, PNG or HEIC photo."
+            f"{img.format or 'This'} files are not accepted. Please upload a JPEG, PNG, HEIC or WebP photo."
         )
     w, h = img.size
     if w * h > max_pixels:
