@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, union_all, update
+from sqlalchemy import ColumnElement, and_, func, inspect, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -386,7 +386,7 @@ def list_queue(
     query = (
         select(Consultation)
         .join(candidates, candidates.c.id == Consultation.id)
-        .options(joinedload(Consultation.claimed_by), selectinload(Consultation.reviews).joinedload(Review.clinician))
+        .options(joinedload(Consultation.claimed_by))
         .order_by(*order)
         .limit(limit + 1)
     )
@@ -406,9 +406,12 @@ def progress_text(consultation: Consultation, now: datetime) -> str:
     turnaround, overdue or due in, the flags that shortened it) while open; when and by whom it was
     reviewed once finished (a finished case no longer "waits")."""
     if consultation.status in (Status.REVIEWED, Status.CLOSED):
-        review = latest_review(consultation)
+        # Reviews when loaded (the review page); else the claimer, who is the reviewer (record_review
+        # accepts only the clinician who claimed the case), so a queue page needs no extra query.
+        review = latest_review(consultation) if "reviews" not in inspect(consultation).unloaded else None
         when = consultation.reviewed_at or (review.created_at if review else None)
-        who = review.clinician.username if review is not None and review.clinician is not None else None
+        reviewer = review.clinician if review is not None else consultation.claimed_by
+        who = reviewer.username if reviewer is not None else None
         text = "reviewed" + (f" {when:%Y-%m-%d %H:%M} UTC" if when else "") + (f" by {who}" if who else "")
         return text + (" · closed" if consultation.status == Status.CLOSED else "")
     return triage_rules.reasons(triage_rules.flags_of(consultation), consultation.created_at, now)
