@@ -5,6 +5,7 @@ from scalp_model import settings
 from scalp_model.checkpoint import card_path
 from pages import _resources as res
 from pages import _views as views
+from security.text import plain
 
 LIMITATIONS = """
 - It only knows **two conditions**: scalp psoriasis and seborrheic dermatitis. Every photo gets a score
@@ -29,12 +30,13 @@ except res.USER_ERRORS as exc:
     st.stop()
 
 meta = predictor.meta
-columns = st.columns(4)
-columns[0].metric("Version", meta.version)
-columns[1].metric("Decision threshold", f"{meta.threshold:.2f}",
+# The version is text of any length: a line of its own that wraps, not a metric tile that cuts it off.
+st.markdown(f"**Version** {plain(meta.version)}")
+columns = st.columns(3)
+columns[0].metric("Decision threshold", f"{meta.threshold:.2f}",
                   help="P(psoriasis) at or above this reads as psoriasis.")
-columns[2].metric("Uncertain band", f"± {meta.uncertain_band:.2f}")
-columns[3].metric("Temperature", f"{meta.temperature:.2f}", help="Calibration: logits are divided by this.")
+columns[1].metric("Uncertain band", f"± {meta.uncertain_band:.2f}")
+columns[2].metric("Temperature", f"{meta.temperature:.2f}", help="Calibration: logits are divided by this.")
 st.caption(f"{meta.architecture}, input {meta.input_size}×{meta.input_size}, classes "
            f"{', '.join(views.label(c) for c in meta.class_names)} · created {meta.created or 'unknown'} · "
            f"sha256 {predictor.sha256[:16]}… · running on {predictor.device}")

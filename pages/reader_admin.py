@@ -62,18 +62,23 @@ washout = columns[0].number_input("Wash-out (days)", min_value=0.0, max_value=36
 seed = columns[1].number_input("Seed (blank = random)", min_value=0, max_value=2**31 - 1, value=None, step=1,
                                key="ra_seed", help="Fixes every reader's case orders.")
 
-if st.button("Create study", type="primary", key="ra_create", icon=":material/add:"):
+
+def create_from_form() -> None:
+    """Create the study the form describes. On a refused folder or any other error the reason is shown and
+    the page goes on (the list of studies below stays); the progress bar never outlives the attempt."""
     if not name.strip() or not readers or (source == StudySource.FOLDER and not folder.strip()):
         st.error("Give a name, choose at least one reader" + (" and the folder." if source == StudySource.FOLDER
                                                                  else "."))
-        st.stop()
+        return
     if name.strip() in {s.name for s in studies}:
         st.error(f"A study called '{plain(name)}' exists already; choose another name.")
-        st.stop()
-    bar = st.progress(0.0, text="Collecting the images…")
+        return
+    slot = st.empty()  # the progress bar goes away whatever happens, and the list of studies stays below
+    bar = slot.progress(0.0, text="Collecting the images…")
     read_problems: list[str] = []
     real_folder = None
-    with res.friendly_errors(operator=True):
+    created = None
+    with res.friendly_errors(operator=True, stop=False):
         if source == StudySource.FOLDER:
             try:
                 real_folder, items, read_problems = study.folder_images(
@@ -81,8 +86,9 @@ if st.button("Create study", type="primary", key="ra_create", icon=":material/ad
             except FolderRefused as exc:
                 with res.get_database().begin() as session:
                     record_folder_refused(session, admin, folder)
+                slot.empty()
                 st.error(plain(exc))
-                st.stop()
+                return
         else:
             with res.get_database().begin() as session:
                 items = labelled_consultation_images(session, include_demo=include_demo, limit=limit or None,
@@ -97,11 +103,18 @@ if st.button("Create study", type="primary", key="ra_create", icon=":material/ad
                                    model_version=predictor.version, model_sha256=predictor.sha256,
                                    threshold=predictor.meta.threshold, seed=None if seed is None else int(seed),
                                    washout_days=float(washout), folder=None if real_folder is None else str(real_folder))
+    slot.empty()
+    if created is None:  # the error is on screen (friendly_errors)
+        return
     st.session_state["ra_notice"] = (f"Study '{plain(created.name)}' created: {len(cases)} cases, {len(readers)} readers"
                                      + (f", {len(problems)} unreadable images skipped." if problems else "."))
     st.session_state["ra_skipped"] = problems
     st.session_state["ra_reset"] = True
     st.rerun()
+
+
+if st.button("Create study", type="primary", key="ra_create", icon=":material/add:"):
+    create_from_form()
 
 st.subheader("Studies")
 if not studies:

@@ -14,7 +14,9 @@ PAGE = "pages/model.py"
 def test_shows_checkpoint_metadata_and_limitations(at):
     at.switch_page(PAGE).run()
     assert_clean(at)
-    assert [m.value for m in at.metric] == ["test-tiny", "0.50", "± 0.10", "1.00"]
+    # the version is a wrapping line, not a metric tile that cuts a long version off (issue 18, item 11)
+    assert [m.value for m in at.metric] == ["0.50", "± 0.10", "1.00"]
+    assert "**Version** test-tiny" in texts(at.markdown)
     assert any("only knows **two conditions**" in m for m in texts(at.markdown))
     assert any("No model card" in w for w in texts(at.warning))  # the tiny checkpoint has none
 

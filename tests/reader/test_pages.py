@@ -290,3 +290,19 @@ def test_study_selector_keeps_its_choice_as_the_reader_progresses(at, database, 
         assert at.selectbox(key="rs_study").options == labels  # the text the browser holds still matches
         assert at.selectbox(key="rs_study").value == second
         assert f"second (pass 1 · {expected} of 8 readings)" in texts(at.caption)
+
+
+def test_a_missing_folder_leaves_no_progress_bar_and_keeps_the_list(at, database, study_id, people, fake_predictor,
+                                                                    tmp_path, monkeypatch) -> None:
+    """Issue 18, item 11: 'Collecting the images…' stayed on screen and the list of studies vanished."""
+    monkeypatch.setenv("SCALPSCOPE_STUDY_ROOT", str(tmp_path))
+    open_page(at, "pages/reader_admin.py", "root")
+    at.text_input(key="ra_name").input("Nowhere")
+    at.radio(key="ra_source").set_value("folder").run()
+    at.text_input(key="ra_folder").input(str(tmp_path / "no-such-folder"))
+    at.multiselect(key="ra_readers").select(people[1].id)
+    at.button(key="ra_create").click().run()
+    assert not at.exception
+    assert len(at.error) == 1
+    assert not at.get("progress")  # the bar is gone
+    assert "Studies" in texts(at.subheader) and at.dataframe[0].value["Study"].tolist() == ["pilot"]
