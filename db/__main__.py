@@ -1,4 +1,4 @@
-"""Operator command line: ``python -m db {migrate,create-user,export-training,backup,seed-demo} ...``.
+"""Operator command line: ``python -m db {migrate,create-user,unlock-user,reset-password,export-training,backup,seed-demo} ...``.
 
 The database is ``--database-url`` (before or after the command), else ``DATABASE_URL``, else the
 default SQLite file. Commands that need the schema create it on a brand-new database (as the app
@@ -19,7 +19,7 @@ from db.engine import Database
 from db.errors import DatabaseError
 from db.export import export_training
 from db.models import Role
-from db.users import MIN_PASSWORD_LENGTH, create_user, unlock_user
+from db.users import MIN_PASSWORD_LENGTH, create_user, reset_password, unlock_user
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -50,6 +50,12 @@ def get_args_parser() -> argparse.ArgumentParser:
         "unlock-user", parents=[common], help="end an account's lock-out after failed sign-ins (audited)"
     )
     unlock.add_argument("username")
+
+    reset = commands.add_parser(
+        "reset-password", parents=[common], help="set a new password for an account, ending any lock-out (audited)"
+    )
+    reset.add_argument("username")
+    reset.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
 
     export = commands.add_parser(
         "export-training", parents=[common], help="write reviewed images as an ImageFolder tree + groups.csv"
@@ -117,6 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 was_locked = unlock_user(session, args.username)
             print(f"Unlocked {args.username!r}." if was_locked else f"{args.username!r} was not locked; "
                   "its failure count is reset.")
+        elif args.command == "reset-password":
+            password = _read_password(args.password_stdin)
+            _ready(database)
+            with database.begin() as session:
+                reset_password(session, args.username, password)
+            print(f"New password set for {args.username!r}; the account is unlocked.")
         elif args.command == "export-training":
             _ready(database)
             with database.session() as session:

@@ -38,6 +38,7 @@ ACTIONS = frozenset(
         "user.login_failed",
         "user.logout",
         "user.unlock",
+        "user.password_reset",
         "export.training",
         "demo.seed",
         "study.create",

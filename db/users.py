@@ -199,6 +199,26 @@ def unlock_user(session: Session, username: str, *, actor: Clinician | None = No
     return was_locked
 
 
+def reset_password(session: Session, username: str, new_password: str, *, actor: Clinician | None = None) -> None:
+    """Give an account a new password (at least :data:`MIN_PASSWORD_LENGTH` characters), which also ends
+    its lock-out and resets its failure count; audited as ``user.password_reset`` (never the password).
+
+    ``actor`` must be an admin (None: the operator's command line).
+    """
+    if actor is not None and not actor.is_admin:
+        raise ValidationError("Only an administrator can reset passwords.")
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.")
+    user = session.scalar(select(User).where(User.username == normalise_username(username)).with_for_update())
+    if user is None:
+        raise NotFoundError(f"No account called {normalise_username(username)!r}.")
+    user.password_hash = _hasher.hash(new_password)
+    user.locked_until = None
+    user.failed_logins = 0
+    audit.record(session, actor.actor if actor else audit.SYSTEM, "user.password_reset",
+                 detail={"username": user.username})
+
+
 def get_clinician(session: Session, username: str) -> Clinician | None:
     user = session.scalar(select(User).where(User.username == normalise_username(username)))
     return Clinician.from_user(user) if user else None

@@ -20,6 +20,7 @@ from security.text import plain
 
 _KEY = "auth_session"
 _NOTICE_KEY = "auth_notice"
+_FAILED_KEY = "auth_failed"  # why the last password sign-in failed (set in the button's callback)
 
 
 @dataclass
@@ -102,20 +103,33 @@ def _sign_in_form() -> None:
                 icon=":material/science:")
     if res.oidc_configured():
         _oidc_sign_in()
-    with st.form("sign_in", clear_on_submit=True):
-        username = st.text_input("Username", key="sign_in_username", autocomplete="username")
-        password = st.text_input("Password", type="password", key="sign_in_password",
-                                 autocomplete="current-password")
-        submitted = st.form_submit_button("Sign in", type="primary")
-    if submitted:
-        if not username or not password:
-            st.error("Enter your username and password.")
-            return
-        with res.friendly_errors(operator=True):
-            with database.begin() as session:
-                clinician = authenticate(session, username, password)
-        _start(clinician, "password")
-        st.rerun()
+    with st.form("sign_in", clear_on_submit=False):  # the user name stays after a failed try
+        st.text_input("Username", key="sign_in_username", autocomplete="username")
+        st.text_input("Password", type="password", key="sign_in_password", autocomplete="current-password")
+        st.form_submit_button("Sign in", type="primary", on_click=_try_password)
+    failure = st.session_state.pop(_FAILED_KEY, None)
+    if isinstance(failure, str):
+        st.error(failure)
+    elif failure is not None:
+        res.show_error(failure, operator=True)
+
+
+def _try_password() -> None:
+    """The Sign-in button's callback. It runs before the page, so it may empty the password field (the
+    user name stays for the next try); a failure is kept for the page to show."""
+    username = str(st.session_state.get("sign_in_username") or "")
+    password = str(st.session_state.get("sign_in_password") or "")
+    st.session_state["sign_in_password"] = ""
+    if not username or not password:
+        st.session_state[_FAILED_KEY] = "Enter your username and password."
+        return
+    try:
+        with res.get_database().begin() as session:
+            clinician = authenticate(session, username, password)
+    except res.USER_ERRORS as exc:
+        st.session_state[_FAILED_KEY] = exc
+        return
+    _start(clinician, "password")
 
 
 def _oidc_sign_in() -> None:

@@ -1,7 +1,8 @@
-"""Accounts (admins): clinician accounts locked after failed sign-ins, with an Unlock button each."""
+"""Accounts (admins): clinician accounts locked after failed sign-ins, with an Unlock button each, and a
+password reset for any account (which also unlocks it); both audited."""
 import streamlit as st
 
-from db.users import locked_accounts, unlock_user
+from db.users import MIN_PASSWORD_LENGTH, list_clinicians, locked_accounts, reset_password, unlock_user
 from pages import _auth as auth
 from pages import _resources as res
 from security.text import plain
@@ -21,7 +22,6 @@ with res.friendly_errors(operator=True), res.get_database().begin() as session:
     locked = locked_accounts(session)
 if not locked:
     st.info("No account is locked.", icon=":material/lock_open:")
-    st.stop()
 for account in locked:
     name, until, action = st.columns([2, 3, 1], vertical_alignment="center")
     name.markdown(f"**{plain(account.username)}**")
@@ -30,4 +30,26 @@ for account in locked:
         with res.friendly_errors(operator=True), res.get_database().begin() as session:
             unlock_user(session, account.username, actor=admin)
         st.session_state["ac_notice"] = f"Unlocked {plain(account.username)}."
+        st.rerun()
+
+st.subheader("Reset a password")
+st.caption(f"Give the new password to its owner in person or by phone. At least {MIN_PASSWORD_LENGTH} characters; "
+           "the account is unlocked too. On the server: `python -m db reset-password NAME`.")
+with res.friendly_errors(operator=True), res.get_database().session() as session:
+    usernames = [c.username for c in list_clinicians(session)]
+with st.form("ac_reset", clear_on_submit=True):
+    who = st.selectbox("Account", usernames, index=None, key="ac_reset_user")
+    first = st.text_input("New password", type="password", key="ac_reset_password", autocomplete="new-password")
+    again = st.text_input("Repeat the new password", type="password", key="ac_reset_again",
+                          autocomplete="new-password")
+    reset = st.form_submit_button("Set the new password", icon=":material/password:")
+if reset:
+    if who is None or not first:
+        st.error("Choose the account and type the new password.")
+    elif first != again:
+        st.error("The two passwords differ; type them again.")
+    else:
+        with res.friendly_errors(operator=True), res.get_database().begin() as session:
+            reset_password(session, who, first, actor=admin)
+        st.session_state["ac_notice"] = f"New password set for {plain(who)}; the account is unlocked."
         st.rerun()
