@@ -396,6 +396,24 @@ def list_queue(
     return QueuePage(items, QueueCursor.after_row(items[-1]) if more else None)
 
 
+FIND_MIN_CHARS = 4  # a shorter piece of a 16-character random id would match too many
+
+
+def find_by_public_id(session: Session, text: str, *, limit: int = 10) -> list[Consultation]:
+    """Consultations whose public id starts with ``text`` (spaces around it ignored; at least
+    :data:`FIND_MIN_CHARS` characters), newest first, at most ``limit``; an exact id gives that one."""
+    wanted = text.strip()
+    if len(wanted) < FIND_MIN_CHARS:
+        raise ValidationError(f"Type at least {FIND_MIN_CHARS} characters of the consultation id.")
+    exact = session.scalar(select(Consultation).where(Consultation.public_id == wanted)
+                           .options(joinedload(Consultation.claimed_by)))
+    if exact is not None:
+        return [exact]
+    query = (select(Consultation).where(Consultation.public_id.startswith(wanted, autoescape=True))
+             .options(joinedload(Consultation.claimed_by)).order_by(Consultation.created_at.desc()).limit(limit))
+    return [c for c in session.scalars(query) if c.public_id.startswith(wanted)]  # case-sensitive, as ids are
+
+
 def latest_review(consultation: Consultation) -> Review | None:
     """The most recent review of a consultation (reviews must be loaded), or None."""
     return max(consultation.reviews, key=lambda r: (r.created_at, r.id), default=None)

@@ -9,7 +9,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from db.consultations import QueueCursor, list_queue, progress_text, queue_counts, record_queue_view
+from db.consultations import (QueueCursor, find_by_public_id, list_queue, progress_text, queue_counts,
+                              record_queue_view)
 from db.models import Status, utcnow
 from pages import _auth as auth
 from pages import _resources as res
@@ -79,12 +80,16 @@ if not rows:
     st.info("Nothing in the queue matches these filters.", icon=":material/inbox:")
 else:
     st.caption(TRIAGE_HELP)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+    table = st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="q_table", on_select="rerun",
+                         selection_mode="single-row", column_config={
         "Max P(psoriasis)": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
         "Waiting (days)": st.column_config.NumberColumn(format="%.1f", help="Days since submission (open cases)"),
         "Reviewed": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
         "Why here": st.column_config.TextColumn(width="large", help=TRIAGE_HELP),
     })
+    if table.selection.rows:  # a click on a row opens it (positions in the rows as given, whatever the sort)
+        open_review(rows[table.selection.rows[0]]["Consultation"])
+    st.caption("Click a row to open it, or choose it below (keyboard).")
     pick, go, nxt = st.columns([3, 1, 1], vertical_alignment="bottom")
     labels = {r["Consultation"]: f"#{r['#']} · {r['Consultation']} · {r['Status']} · {r['Why here']}" for r in rows}
     chosen = pick.selectbox("Consultation", list(labels), format_func=labels.get, key="q_pick")
@@ -100,6 +105,19 @@ if cursors and paging[0].button("First page", key="q_first"):
 if page.next_cursor is not None and paging[1].button("Next page", key="q_more"):
     cursors.append(page.next_cursor.encode())
     st.rerun()
+
+st.subheader("Find a consultation")
+query = st.text_input("Consultation id (or its first characters)", key="q_find", max_chars=32,
+                      placeholder="e.g. the id in a colleague's message")
+if query.strip():
+    with res.friendly_errors(operator=True, stop=False), res.get_database().session() as session:
+        found = find_by_public_id(session, query)
+        if not found:
+            st.info("No consultation has an id starting with that.", icon=":material/search_off:")
+        for match in found:
+            if st.button(f"Open {match.public_id} · {views.STATUS_SHORT[match.status]} · {progress_text(match, now)}",
+                         key=f"q_found_{match.public_id}", icon=":material/open_in_new:"):
+                open_review(match.public_id)
 
 st.subheader("Turnaround")
 st.caption("Time from submission to the dermatologist's review, by when consultations were submitted "

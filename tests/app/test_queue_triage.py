@@ -73,3 +73,29 @@ def test_finished_cases_show_when_and_by_whom_they_were_reviewed(at, clinician, 
     at.switch_page("pages/review.py").run()
     header = next(c for c in texts(at.caption) if c.startswith("Submitted"))
     assert "waiting" not in header and "reviewed " in header and "by dr.who" in header
+
+
+def test_a_click_on_a_row_opens_the_case(at, clinician, database) -> None:
+    """Issue 18, item 9: rows could not be clicked (a select box and an Open button only)."""
+    _, older = submitted(database, age=timedelta(days=2), p=0.4)
+    _, newer = submitted(database, age=timedelta(hours=1), p=0.4)
+    sign_in(at)
+    assert list(at.dataframe[0].value["Consultation"]) == [older, newer]
+    at.session_state["q_table"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    at.switch_page("pages/review.py").run()  # AppTest stays on the page it was last switched to
+    assert at.title[0].value == f"Consultation {newer}"
+
+
+def test_find_a_consultation_by_its_id(at, clinician, database) -> None:
+    _, wanted = submitted(database, age=timedelta(days=1), p=0.4)
+    submitted(database, age=timedelta(days=1), p=0.4)
+    sign_in(at)
+    at.text_input(key="q_find").input("ab").run()
+    assert any("at least 4 characters" in e for e in texts(at.error))
+    at.text_input(key="q_find").input(f"  {wanted[:8]} ").run()
+    found = [b for b in at.button if b.key and b.key.startswith("q_found_")]
+    assert [b.key for b in found] == [f"q_found_{wanted}"] and "due in" in found[0].label
+    found[0].click().run()
+    at.switch_page("pages/review.py").run()
+    assert at.title[0].value == f"Consultation {wanted}"
