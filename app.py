@@ -7,6 +7,7 @@ import streamlit as st
 
 from pages import _auth as auth
 from pages import _draft as draft
+from pages import _nav as nav
 from pages import _resources as res
 from pages import _seen as seen
 from pages import _views as views
@@ -18,23 +19,12 @@ st.set_page_config(page_title="ScalpScope", page_icon="🩺", layout="wide")
 res.secrets()  # copies top-level secrets (DATABASE_URL, SCALPSCOPE_*) into the environment
 auth.guard_session()  # only the browser a session started in may use it (a session id alone opens nothing)
 
+# Patients see patients' pages and one "For clinicians" entry; clinicians' pages appear once signed in
+# (pages/_nav.py). Hidden pages stay reachable by address and ask for a sign-in themselves.
 navigation = st.navigation({
-    "Patients": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/new_consultation.py", title="New consultation", icon=":material/add_a_photo:"),
-        st.Page("pages/my_consultation.py", title="My consultation", icon=":material/key:"),
-    ],
-    "Clinicians": [
-        st.Page("pages/queue.py", title="Queue", icon=":material/inbox:"),
-        st.Page("pages/review.py", title="Review", icon=":material/stethoscope:"),
-        st.Page("pages/reader_study.py", title="Reader study", icon=":material/quiz:"),
-        st.Page("pages/reader_admin.py", title="Study set-up", icon=":material/settings:"),
-        st.Page("pages/reader_results.py", title="Study results", icon=":material/monitoring:"),
-        st.Page("pages/accounts.py", title="Accounts", icon=":material/manage_accounts:"),
-    ],
-    "About": [
-        st.Page("pages/model.py", title="Model", icon=":material/model_training:"),
-    ],
+    section: [st.Page(e.path, title=e.title, icon=e.icon, default=e.default,
+                      visibility="visible" if e.visible else "hidden") for e in entries]
+    for section, entries in nav.menu(auth.current_clinician()).items()
 })
 
 with st.sidebar:

@@ -6,6 +6,10 @@ from pages import _views as views
 
 st.title("ScalpScope")
 st.markdown("#### A dermatologist's opinion on a flaky, itchy scalp — from your photos")
+# The main action first: on a phone the columns below stack, and a link at the end was three screens down.
+actions = st.columns(2)
+actions[0].page_link("pages/new_consultation.py", label="**Start a new consultation**", icon=":material/add_a_photo:")
+actions[1].page_link("pages/my_consultation.py", label="I have an access code", icon=":material/key:")
 
 left, right = st.columns(2, gap="large")
 with left:
@@ -45,5 +49,3 @@ steps[1].markdown("**2. See the estimate**  \nRight away: the model's estimate a
                   "looked at, with a PDF summary.")
 steps[2].markdown("**3. Read the conclusion**  \nEnter your code under **My consultation** to read "
                   "the dermatologist's conclusion.")
-st.page_link("pages/new_consultation.py", label="Start a new consultation", icon=":material/add_a_photo:")
-st.page_link("pages/my_consultation.py", label="I have an access code", icon=":material/key:")

@@ -84,6 +84,9 @@ def streamlit_server(env: Mapping[str, str], log_name: str) -> Iterator[str]:
             process.wait(timeout=5)
 
 
+CLINICIAN_ENTRY = "For clinicians (sign in)"  # the menu's one clinician entry before a sign-in (pages/_nav.py)
+
+
 def nav(page, title: str) -> None:
     page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title).click()
 

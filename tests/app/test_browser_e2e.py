@@ -16,6 +16,7 @@ import pytest
 from pages._resources import DEMO_PASSWORD, DEMO_USERNAME
 from scalp_model.settings import DEFAULT_WEIGHTS
 from tests.app.browser import (
+    CLINICIAN_ENTRY,
     CHROMIUM,
     CHROMIUM_ARGS,
     STEP_TIMEOUT_MS,
@@ -60,7 +61,8 @@ def test_patient_clinician_patient_round_trip(server: str, tmp_path: Path) -> No
             patient.goto(f"{server}/new_consultation")
             expect(patient.get_by_role("heading", name="New consultation")).to_be_visible()
             sidebar = patient.get_by_test_id("stSidebarNavItems")
-            expect(sidebar.get_by_role("link", name="Queue")).to_be_visible()
+            expect(sidebar.get_by_role("link", name=CLINICIAN_ENTRY)).to_be_visible()  # clinicians' pages: after a sign-in
+            expect(sidebar.get_by_role("link", name="Review")).to_have_count(0)
             expect(sidebar.get_by_role("link", name="resources")).to_have_count(0)
             nav(patient, "Home")
             expect(patient.get_by_role("heading", name="How it works")).to_be_visible()
@@ -84,7 +86,7 @@ def test_patient_clinician_patient_round_trip(server: str, tmp_path: Path) -> No
             clinician = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             clinician.set_default_timeout(STEP_TIMEOUT_MS)
             clinician.goto(server)
-            nav(clinician, "Queue")
+            nav(clinician, CLINICIAN_ENTRY)
             sign_in(clinician, DEMO_USERNAME, DEMO_PASSWORD)
             expect(clinician.get_by_role("heading", name="Review queue")).to_be_visible()
             expect(clinician.locator('[data-testid="stDataFrame"]')).to_be_visible()

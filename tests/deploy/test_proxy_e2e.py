@@ -23,7 +23,7 @@ import pytest
 
 from pages._resources import DEMO_PASSWORD, DEMO_USERNAME
 from scalp_model.settings import DEFAULT_WEIGHTS
-from tests.app.browser import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, give_consent, nav, shoot,
+from tests.app.browser import (ARTIFACTS, CLINICIAN_ENTRY, CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, give_consent, nav, shoot,
                                sign_in)
 from tests.deploy.cluster import UPSTREAM_HEADER, Cluster, require_cluster_tools, running_cluster
 from tests.factories import image_bytes, make_checkpoint
@@ -167,7 +167,7 @@ def test_patient_and_clinician_on_two_processes_through_nginx(cluster: Cluster, 
             clinician.goto(cluster.url)
             expect(clinician.get_by_role("heading", name="How it works")).to_be_visible(timeout=FIRST_RUN_MS)
             timer.mark(f"clinician: first page of app {clinician_app.name}")
-            nav(clinician, "Queue")
+            nav(clinician, CLINICIAN_ENTRY)
             sign_in(clinician, DEMO_USERNAME, DEMO_PASSWORD)
             expect(clinician.get_by_role("heading", name="Review queue")).to_be_visible()
             expect(clinician.locator('[data-testid="stDataFrame"]')).to_be_visible()

@@ -24,6 +24,7 @@ from db.engine import Database
 from db.models import Reading, ReaderStudy, StudyCase, StudyReader, User
 from db.users import create_user
 from tests.app.browser import (
+    CLINICIAN_ENTRY,
     sign_in,
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -134,8 +135,9 @@ def test_two_reader_study_end_to_end(setup) -> None:
 
             # Admin: create the study from the folder, invite both readers.
             admin = session()
-            nav(admin, "Study set-up")
+            nav(admin, CLINICIAN_ENTRY)
             sign_in(admin, "root", PASSWORD)
+            nav(admin, "Study set-up")
             expect(admin.get_by_role("heading", name="Study set-up")).to_be_visible()
             admin.get_by_label("Name", exact=True).fill("E2E study")
             admin.get_by_text("Image folder on the server").click()
@@ -165,8 +167,9 @@ def test_two_reader_study_end_to_end(setup) -> None:
 
             # ann: pass 1 with the keyboard, pass 2 with the button.
             ann = session()
-            nav(ann, "Reader study")
+            nav(ann, CLINICIAN_ENTRY)
             sign_in(ann, "ann", PASSWORD)
+            nav(ann, "Reader study")
             expect(ann.get_by_role("heading", name="Reader study")).to_be_visible()
             expect(ann.get_by_text("Pass 1, without the model.")).to_be_visible()
             expect(ann.get_by_text("attention map")).to_have_count(0)
@@ -183,13 +186,15 @@ def test_two_reader_study_end_to_end(setup) -> None:
 
             # bob: three cases, a fresh browser session resumes at case 4.
             bob = session()
-            nav(bob, "Reader study")
+            nav(bob, CLINICIAN_ENTRY)
             sign_in(bob, "bob", PASSWORD)
+            nav(bob, "Reader study")
             read(bob, database, "bob", 1, range(1, 4), keyboard=False)
             bob.context.close()
             bob = session()
-            nav(bob, "Reader study")
+            nav(bob, CLINICIAN_ENTRY)
             sign_in(bob, "bob", PASSWORD)
+            nav(bob, "Reader study")
             expect(bob.get_by_text("Pass 1, without the model: 3 of 6")).to_be_visible()
             read(bob, database, "bob", 1, range(4, 7), keyboard=True)
             read(bob, database, "bob", 2, range(1, 7), keyboard=True)

@@ -38,7 +38,7 @@ from db.reader_study import create_study
 from db.users import create_user
 from deploy.render_nginx import write as write_nginx
 from security.client import CLIENT_COOKIE
-from tests.app.browser import CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, free_port, give_consent, nav, \
+from tests.app.browser import CLINICIAN_ENTRY, CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, free_port, give_consent, nav, \
     require_chromium, sign_in
 from tests.deploy.cluster import nginx_binary
 from tests.factories import image_bytes, photo_array
@@ -219,7 +219,7 @@ def test_patient_text_and_study_names_render_as_typed(live, browser) -> None:
     page = tab.page
     try:
         page.goto(live.url)
-        nav(page, "Queue")
+        nav(page, CLINICIAN_ENTRY)
         sign_in(page, ADMIN, PASSWORD)
         expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
         page.get_by_role("button", name="Review next").click()
@@ -239,7 +239,7 @@ def test_a_clinicians_session_id_alone_opens_nothing(live, browser) -> None:
     tab = Tab(browser)
     page = tab.page
     page.goto(live.url)
-    nav(page, "Queue")
+    nav(page, CLINICIAN_ENTRY)
     sign_in(page, ADMIN, PASSWORD)
     expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
     victim = tab.session_ids[-1]
@@ -301,7 +301,7 @@ def test_a_signed_out_session_id_cannot_be_resumed(live, browser) -> None:
     tab = Tab(browser)
     page = tab.page
     page.goto(live.url)
-    nav(page, "Queue")
+    nav(page, CLINICIAN_ENTRY)
     sign_in(page, ADMIN, PASSWORD)
     expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
