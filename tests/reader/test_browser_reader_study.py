@@ -36,6 +36,7 @@ from tests.app.browser import (
     streamlit_server,
 )
 from tests.factories import image_bytes, make_checkpoint
+from tests.reader.test_reader_stats import brute_force_permutation
 from tests.reader.builders import answer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -234,7 +235,9 @@ def test_two_reader_study_end_to_end(setup) -> None:
                 a, b = PLAN[(reader, 1)], PLAN[(reader, 2)]
                 p = brute_force_paired_delong(y, a, b)
                 assert row[0] == reader and row[2] == f"{roc_auc_score(y, a):.3f}" and row[3] == f"{roc_auc_score(y, b):.3f}"
-                assert row[-1] == ("< 0.001" if p < 0.001 else f"{p:.3f}")
+                assert row[-2] == ("< 0.001" if p < 0.001 else f"{p:.3f}")  # DeLong's p, beside its z
+                exact = brute_force_permutation(y, a, b)  # 6 cases: the exact paired permutation test
+                assert row[-1] == f"{'< 0.001' if exact < 0.001 else format(exact, '.4g')} (exact, 64 relabellings)"
 
             metrics = [m.inner_text() for m in admin.get_by_test_id("stMetricValue").all()]
             for pass_number, shown in zip((1, 2), metrics):
