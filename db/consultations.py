@@ -587,11 +587,16 @@ def _transition(
 # --- patient ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PatientView:
-    """All a patient sees: the status and, once reviewed, the clinician's diagnosis and notes."""
+    """All a patient sees: the status, their own photos and free text, and once reviewed the clinician's
+    diagnosis, notes and the review's date (never the clinician's name)."""
 
     status: str
     diagnosis: str | None = None
     notes: str | None = None
+    reviewed_at: datetime | None = None
+    submitted_at: datetime | None = None
+    photos: tuple[bytes, ...] = ()  # the stored copies (no metadata), in the order sent
+    free_text: str | None = None
 
 
 def lookup_by_code(session: Session, code: str) -> PatientView | None:
@@ -607,7 +612,7 @@ def lookup_by_code(session: Session, code: str) -> PatientView | None:
         found = session.scalar(
             select(Consultation)
             .where(Consultation.access_code_hash == digest)
-            .options(selectinload(Consultation.reviews))
+            .options(selectinload(Consultation.reviews), selectinload(Consultation.images))
         )
         if found is not None and hmac.compare_digest(found.access_code_hash, digest):
             consultation = found
@@ -621,6 +626,9 @@ def lookup_by_code(session: Session, code: str) -> PatientView | None:
     if consultation is None:
         return None
     review = consultation.latest_review
+    mine = {"submitted_at": consultation.created_at, "free_text": consultation.free_text,
+            "photos": tuple(bytes(i.data) for i in sorted(consultation.images, key=lambda i: i.position))}
     if consultation.status in (Status.REVIEWED, Status.CLOSED) and review is not None:
-        return PatientView(consultation.status, review.diagnosis, review.notes)
-    return PatientView(consultation.status)
+        return PatientView(consultation.status, review.diagnosis, review.notes,
+                           reviewed_at=consultation.reviewed_at or review.created_at, **mine)
+    return PatientView(consultation.status, **mine)

@@ -13,7 +13,7 @@ from datetime import datetime
 from fpdf import FPDF
 from PIL import Image
 
-from pages._wording import about_percent
+from pages._wording import NEXT_STEPS, about_percent
 
 _LATIN1 = str.maketrans({"—": "-", "–": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "·": "-",
                          "…": "...", "×": "x", "≥": ">=", "≤": "<="})
@@ -94,3 +94,53 @@ def summary_pdf(*, created: datetime, access_code: str, history: Mapping[str, st
         if photo.overlay_png:
             line("Right: the areas that weighed most in the estimate (not a map of the disease).", 8)
     return bytes(pdf.output())
+
+
+def conclusion_filename(reviewed: datetime) -> str:
+    return f"scalpscope-conclusion-{reviewed:%Y%m%d}.pdf"
+
+
+def conclusion_pdf(*, diagnosis_label: str, diagnosis: str, notes: str | None, reviewed_at: datetime | None,
+                   submitted_at: datetime | None, free_text: str | None, photos: Sequence[bytes]) -> bytes:
+    """The dermatologist's conclusion for the patient: dates, conclusion, notes, next steps, what the
+    patient wrote and their photos. No access code and no clinician name."""
+    pdf = FPDF(format="A4")
+    pdf.set_title("ScalpScope - the dermatologist's conclusion")
+    pdf.set_creator("ScalpScope")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.set_image_filter("DCTDecode")
+    pdf.add_page()
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+
+    def line(text: str, size: int = 10, style: str = "", height: float = 5.5) -> None:
+        pdf.set_font("Helvetica", style, size)
+        pdf.multi_cell(width, height, _text(text), new_x="LMARGIN", new_y="NEXT")
+
+    line("ScalpScope - the dermatologist's conclusion", 16, "B", 9)
+    if submitted_at is not None:
+        line(f"Photos sent {submitted_at:%d %B %Y}.")
+    if reviewed_at is not None:
+        line(f"Reviewed by a dermatologist on {reviewed_at:%d %B %Y, %H:%M} UTC.")
+    pdf.ln(2)
+    line(f"Conclusion: {diagnosis_label}", 12, "B", 7)
+    if notes:
+        line("Notes from the dermatologist", 11, "B", 6)
+        line(notes)
+    if diagnosis in NEXT_STEPS:
+        line("Next steps", 11, "B", 6)
+        line(NEXT_STEPS[diagnosis])
+    if free_text:
+        pdf.ln(2)
+        line("What you wrote", 11, "B", 6)
+        line(free_text, 9)
+    line(DISCLAIMER, 8, "I")
+    side = (width - 10) / 2
+    for photo in photos:  # one below the other, half the page wide
+        picture, ratio = _picture(photo)
+        if pdf.get_y() + side * ratio + 6 > pdf.h - pdf.b_margin:
+            pdf.add_page()
+        top = pdf.get_y() + 3
+        pdf.image(picture, x=pdf.l_margin, y=top, w=side, h=side * ratio)
+        pdf.set_y(top + side * ratio)
+    return bytes(pdf.output())
+

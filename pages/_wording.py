@@ -19,3 +19,18 @@ def about_percent(p: float) -> str:
 def threshold_percent(threshold: float) -> str:
     """The service's referral threshold (a set value, not an estimate), as a whole percentage."""
     return f"{round(threshold * 100)}%"
+
+
+# What to do next, per dermatologist's conclusion (general advice; the dermatologist's own notes come first).
+NEXT_STEPS = {
+    "psoriasis": ("Scalp psoriasis is common and treatable but tends to come back. A medicated shampoo or scalp "
+                  "treatment prescribed by your doctor usually helps within weeks; see your doctor for a "
+                  "prescription, and again if it spreads, if joints ache, or if it does not improve."),
+    "seborrheic_dermatitis": ("Seborrheic dermatitis (dandruff-like eczema) usually settles with an anti-fungal "
+                              "shampoo (for example ketoconazole) used two or three times a week; a pharmacist can "
+                              "advise. See your doctor if it does not improve within a month."),
+    "other": ("The dermatologist thinks it is another condition. Please see your doctor to discuss it, taking this "
+              "conclusion with you."),
+    "needs_in_person_visit": ("The dermatologist would like to see you in person. Please book an appointment with "
+                              "a dermatologist or your doctor."),
+}

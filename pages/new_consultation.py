@@ -187,7 +187,8 @@ def result_of(code: str, analyses: list[Analysis], records: list[tuple], predict
             history={"Age": history["age_band"], "Sex": history["sex"], "Duration": history["duration"],
                      "Itch": history["itch"], "Scalp site": history["scalp_site"],
                      "Treatments tried": history["previous_treatment"],
-                     "Photos taken with": SOURCES[history["image_source"]]},
+                     "Photos taken with": SOURCES[history["image_source"]],
+                     "In your words": history.get("free_text")},
             photos=[report.PhotoSummary(image.data, prediction.overlay_png, prediction.p_psoriasis,
                                         views.verdict(prediction)[1], prediction.out_of_scope)
                     for image, prediction in records]),

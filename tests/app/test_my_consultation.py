@@ -45,3 +45,57 @@ def test_reviewed_consultation_shows_conclusion_and_notes(at, database, clinicia
     assert any("Needs an in-person visit" in m for m in texts(at.markdown))
     assert texts(at.text) == ["**Please** come in."]  # shown as text, never rendered as Markdown
     assert any("book an appointment" in w for w in texts(at.warning))
+
+
+def test_after_a_review_the_patient_sees_dates_photos_next_steps_and_a_pdf(at, database, clinician, monkeypatch):
+    """Issue 18, item 10: no review date, no photos, no next steps; the patient's own text and a PDF of
+    the conclusion were missing."""
+    from fpdf import FPDF
+
+    from pages import _report
+
+    class Uncompressed(FPDF):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.set_compression(False)
+
+    monkeypatch.setattr(_report, "FPDF", Uncompressed)
+    public_id, code = seed_consultation(database, images=2, free_text="Itches after [washing](x).")
+    with database.begin() as session:
+        consultation_id = session.query(Consultation.id).filter_by(public_id=public_id).scalar()
+        claim(session, consultation_id, clinician)
+        record_review(session, consultation_id, clinician, "seborrheic_dermatitis", "Shampoo twice a week.")
+        reviewed_at = session.get(Consultation, consultation_id).reviewed_at
+    look_up(at, code)
+    assert_clean(at)
+    assert any(f"reviewed on {reviewed_at:%d %B %Y, %H:%M} UTC" in c for c in texts(at.caption))
+    assert any("anti-fungal shampoo" in m for m in texts(at.markdown))  # next steps for this conclusion
+    assert texts(at.text) == ["Shampoo twice a week.", "Itches after [washing](x)."]  # both as plain text
+    assert len(at.image) == 2
+    download = at.get("download_button")[0]
+    assert download.proto.label == "Download the conclusion (PDF)" and download.proto.url
+    pdf = _report.conclusion_pdf(diagnosis_label="Seborrheic dermatitis", diagnosis="seborrheic_dermatitis",
+                                 notes="Shampoo twice a week.", reviewed_at=reviewed_at, submitted_at=reviewed_at,
+                                 free_text="Itches after [washing](x).", photos=[])
+    assert b"Itches after [washing]" in pdf and b"Next steps" in pdf and b"dr.who" not in pdf
+
+
+def test_the_summary_pdf_keeps_the_patients_own_words(at, fake_predictor, monkeypatch):
+    """Issue 18, item 10: the PDF made at submission left out what the patient wrote."""
+    from pages import _report
+    from tests.app.test_new_consultation import add_photos, jpeg, open_page, submit
+
+    histories = []
+    real = _report.summary_pdf
+
+    def spy(**kwargs):
+        histories.append(kwargs["history"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(_report, "summary_pdf", spy)
+    open_page(at)
+    at.text_area(key="nc_text").input("Itches after washing.")
+    add_photos(at, jpeg())
+    submit(at)
+    assert_clean(at)
+    assert histories and histories[0]["In your words"] == "Itches after washing."

@@ -119,17 +119,24 @@ def test_lookup_by_code_sees_own_consultation_only(database: Database, clinician
     with database.begin() as s:
         claim(s, theirs.id, alice)
         record_review(s, theirs.id, alice, "seborrheic_dermatitis", "Use the shampoo twice a week.")
+    def seen(view: PatientView | None) -> tuple | None:
+        return None if view is None else (view.status, view.diagnosis, view.notes)
+
     with database.begin() as s:
-        assert lookup_by_code(s, my_code) == PatientView("submitted")
-        assert lookup_by_code(s, their_code) == PatientView(
-            "reviewed", "seborrheic_dermatitis", "Use the shampoo twice a week."
-        )
+        assert seen(lookup_by_code(s, my_code)) == ("submitted", None, None)
+        review_time = s.get(Consultation, theirs.id).reviewed_at
+        view = lookup_by_code(s, their_code)
+        assert seen(view) == ("reviewed", "seborrheic_dermatitis", "Use the shampoo twice a week.")
+        assert view.reviewed_at == review_time and view.free_text == HISTORY.get("free_text")
+        assert len(view.photos) == 1 and view.photos[0].startswith(b"\x89PNG")  # the patient's own stored photo
         # what patients mistype still works
-        assert lookup_by_code(s, my_code.lower().replace("-", " ").replace("0", "O")) == PatientView("submitted")
+        assert seen(lookup_by_code(s, my_code.lower().replace("-", " ").replace("0", "O"))) == ("submitted", None, None)
         assert lookup_by_code(s, codes.new_access_code()) is None
         assert lookup_by_code(s, my_code[:-1]) is None
         assert lookup_by_code(s, "") is None
-    assert [f.name for f in fields(PatientView)] == ["status", "diagnosis", "notes"]
+    # never the clinician's name or anything about other patients
+    assert [f.name for f in fields(PatientView)] == ["status", "diagnosis", "notes", "reviewed_at", "submitted_at",
+                                                     "photos", "free_text"]
 
 
 def test_pepper_from_env_changes_hashes(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
