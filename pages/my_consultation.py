@@ -11,7 +11,7 @@ from pages._wording import NEXT_STEPS
 st.title("My consultation")
 st.markdown("Enter the access code you received when you sent your photos.")
 
-with st.form("lookup", clear_on_submit=True):
+with st.form("lookup", clear_on_submit=False):  # the code stays in the field: a typo is fixed, not retyped
     code = st.text_input("Access code", placeholder="XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX", key="my_code",
                          autocomplete="off")
     looked_up = st.form_submit_button("Show my consultation", type="primary")

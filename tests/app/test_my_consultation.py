@@ -99,3 +99,15 @@ def test_the_summary_pdf_keeps_the_patients_own_words(at, fake_predictor, monkey
     submit(at)
     assert_clean(at)
     assert histories and histories[0]["In your words"] == "Itches after washing."
+
+
+def test_the_code_stays_in_the_field_after_a_search(at, database):
+    """Issue 18, item 4 (part): the look-up field was cleared after each search, so a mistyped code of 28
+    characters had to be typed again from the start."""
+    _, code = seed_consultation(database)
+    look_up(at, code[:-1])
+    assert texts(at.error) and at.text_input(key="my_code").value == code[:-1]
+    at.text_input(key="my_code").input(code)
+    at.button(key="FormSubmitter:lookup-Show my consultation").click().run()
+    assert texts(at.subheader) == ["Received — waiting for a dermatologist"]
+    assert at.text_input(key="my_code").value == code
