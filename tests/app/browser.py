@@ -98,9 +98,21 @@ def sign_in(page, username: str, password: str) -> None:
     page.get_by_role("button", name="Sign in", exact=True).click()
 
 
+def wait_until(page, predicate: str, arg=None, timeout_s: float = 30.0) -> None:
+    """Poll a JavaScript function until it returns true. Not ``page.wait_for_function``: its in-page poller
+    evaluates the predicate as a string, which the app's Content-Security-Policy (no 'unsafe-eval') refuses
+    whenever the predicate is not already true at the first try; ``page.evaluate`` calls it through the
+    DevTools protocol instead."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(predicate, arg):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout_s:g} s: {predicate}")
+        page.wait_for_timeout(100)
+
+
 def shoot(page, name: str) -> None:
     """A screenshot of the whole page: Streamlit scrolls inside its own container, so grow the viewport."""
-    page.wait_for_function("Array.from(document.images).every(i => i.complete)")  # laid out at full height
+    wait_until(page, "() => Array.from(document.images).every(i => i.complete)")  # laid out at full height
     size = page.viewport_size
     height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight ?? 0")
     page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height) + 40, 4000))})

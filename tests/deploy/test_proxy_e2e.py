@@ -23,8 +23,8 @@ import pytest
 
 from pages._resources import DEMO_PASSWORD, DEMO_USERNAME
 from scalp_model.settings import DEFAULT_WEIGHTS
-from tests.app.browser import (ARTIFACTS, CLINICIAN_ENTRY, CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, give_consent, nav, shoot,
-                               sign_in)
+from tests.app.browser import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, CLINICIAN_ENTRY, STEP_TIMEOUT_MS, give_consent, nav,
+                               shoot, sign_in, wait_until)
 from tests.deploy.cluster import UPSTREAM_HEADER, Cluster, require_cluster_tools, running_cluster
 from tests.factories import image_bytes, make_checkpoint
 
@@ -181,7 +181,7 @@ def test_patient_and_clinician_on_two_processes_through_nginx(cluster: Cluster, 
             expect(clinician.get_by_text("Photo 1 · 640×480 px · attention map")).to_be_visible()
             image = clinician.locator('[data-testid="stImage"] img').first
             image.wait_for()
-            clinician.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+            wait_until(clinician, "img => img.complete && img.naturalWidth > 0", image.element_handle())
             diagnosis = clinician.locator('[data-testid="stRadio"]').filter(has_text="Diagnosis")
             diagnosis.get_by_text("Psoriasis", exact=True).click()
             clinician.get_by_role("textbox", name="Notes for the patient").fill("Proxy test: scalp psoriasis.")
