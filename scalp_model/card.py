@@ -296,16 +296,45 @@ def attach_ablation(checkpoint: Path, others: list[tuple[str, Path]], extra_rows
     return sha
 
 
+def attach_cross_validation(checkpoint: Path, report: Path, references: list[tuple[str, Path]]) -> str:
+    """Record a ``crossval --json`` report of this checkpoint (and reference rows) in its metrics; re-save the
+    checkpoint and its card. Returns the new sha256. Raises ``ValueError`` when the report is of other features."""
+    from dataclasses import replace
+
+    from .checkpoint import load_checkpoint, save_checkpoint
+
+    ckpt = load_checkpoint(checkpoint)
+    cv = json.loads(Path(report).read_text())
+    if Path(checkpoint).name not in str(cv.get("features", "")):
+        raise ValueError(f"{report} describes {cv.get('features')!r}, not {Path(checkpoint).name}")
+    cv["references"] = [{"name": name, "features": r.get("features"), "mean": r["mean"], "first_seed": r["per_seed"][0]}
+                        for name, r in ((n, json.loads(Path(f).read_text())) for n, f in references)]
+    meta = replace(ckpt.meta, metrics={**ckpt.meta.metrics, "cross_validation": cv})
+    sha = save_checkpoint(checkpoint, ckpt.model, meta, ckpt.ood_state)
+    write_card(checkpoint, meta, sha)
+    load_checkpoint(checkpoint)
+    return sha
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m scalp_model.card", description="Rewrite a checkpoint's card with an ablation table.")
+    p = argparse.ArgumentParser(prog="python -m scalp_model.card", description="Rewrite a checkpoint's card with an ablation table or a cross-validation.")
     p.add_argument("checkpoint")
     p.add_argument("--variant", nargs=2, action="append", default=[], metavar=("NAME", "CHECKPOINT"),
                    help="a run to list (name and checkpoint path); repeatable")
     p.add_argument("--row", action="append", default=[], metavar="JSON",
                    help='a measured row that is not a GoogLeNet checkpoint, e.g. {"variant": ..., "test_auc": ...}')
+    p.add_argument("--cross-validation", metavar="REPORT", default=None,
+                   help="a 'crossval --json' report of this checkpoint to record (with --reference rows)")
+    p.add_argument("--reference", nargs=2, action="append", default=[], metavar=("NAME", "REPORT"),
+                   help="a 'crossval --json' report to list beside it (teacher probes, other trunks); repeatable")
     args = p.parse_args(argv)
+    if args.cross_validation:
+        sha = attach_cross_validation(Path(args.checkpoint), Path(args.cross_validation),
+                                      [(n, Path(f)) for n, f in args.reference])
+        print(f"rewrote {args.checkpoint} and its card with the cross-validation (sha256 {sha})")
+        return 0
     sha = attach_ablation(Path(args.checkpoint), [(n, Path(c)) for n, c in args.variant],
                           [json.loads(r) for r in args.row])
     print(f"rewrote {args.checkpoint} and its card (sha256 {sha})")

@@ -129,3 +129,58 @@ def test_evaluate_shows_the_recorded_cross_validation_beside_the_fresh_figures(l
     assert main(["evaluate", str(data), "--weights", str(out)]) == 0
     text = capsys.readouterr().out
     assert "recorded in the model card" in text and "teacher X: AUC" in text
+
+
+def test_a_crossval_report_can_be_recorded_in_an_existing_card(lp_run, capsys, tmp_path: Path) -> None:
+    import shutil
+
+    from scalp_model.card import main as card_main
+    from scalp_model.checkpoint import card_path, load_checkpoint
+    from scalp_model.cli import main
+
+    out, data = lp_run
+    copy = tmp_path / "copy.pt"
+    shutil.copy(out, copy)
+    shutil.copy(card_path(out), card_path(copy))
+    load_checkpoint(copy)  # the copied card still names the bytes it describes
+    assert main(["crossval", str(data), "--weights", str(copy), "--seeds", "0", "--json"]) == 0
+    report = tmp_path / "report.json"
+    report.write_text(capsys.readouterr().out)
+    assert card_main([str(copy), "--cross-validation", str(report), "--reference", "a teacher", str(report)]) == 0
+    cv = load_checkpoint(copy).meta.metrics["cross_validation"]
+    assert cv["seeds"] == [0] and [r["name"] for r in cv["references"]] == ["a teacher"]
+    assert "| a teacher (GoogLeNet trunk of copy.pt" in card_path(copy).read_text()
+    with pytest.raises(ValueError, match="not lp.pt"):
+        card_main([str(out), "--cross-validation", str(report)])
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_crossval_reproduces_the_shipped_card(shared_data: Path, capsys) -> None:
+    from scalp_model.checkpoint import load_checkpoint
+    from scalp_model.cli import main
+    from scalp_model.settings import DEFAULT_WEIGHTS
+
+    recorded = load_checkpoint(DEFAULT_WEIGHTS).meta.metrics.get("cross_validation")
+    assert recorded and "mean" in recorded, "the shipped card records no recipe cross-validation"
+    assert main(["crossval", str(shared_data / "scalp"), "--json"]) == 0
+    fresh = json.loads(capsys.readouterr().out)
+    for subset, figures in recorded["mean"].items():
+        for key, value in figures.items():
+            assert fresh["mean"][subset][key] == pytest.approx(value, abs=0.01), (subset, key)
+
+
+@pytest.mark.shared_data
+def test_evaluate_reproduces_the_shipped_test_split_figures(shared_data: Path, capsys, monkeypatch) -> None:
+    from scalp_model.checkpoint import load_checkpoint
+
+    monkeypatch.setenv("SCALPSCOPE_PRECISION", "fp32")  # the card's figures are fp32's; int8's change is recorded apart
+    from scalp_model.cli import main
+    from scalp_model.settings import DEFAULT_WEIGHTS
+
+    recorded = load_checkpoint(DEFAULT_WEIGHTS).meta.metrics["test"]
+    assert main(["evaluate", str(shared_data / "scalp"), "--split", "test", "--json", "--device", "cpu"]) == 0
+    fresh = json.loads(capsys.readouterr().out)
+    assert fresh["n"] == recorded["n"]
+    for key in ("auc", "sensitivity", "specificity"):
+        assert fresh[key] == pytest.approx(recorded[key], abs=1e-3), key
