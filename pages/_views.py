@@ -118,6 +118,10 @@ def format_duration(delta: timedelta | None) -> str:
 
 
 ACCESS_CODE_KEY = "access_code"  # the container's CSS class is st-key-access_code (browser tests find it)
+# One line on any screen: 34 monospace characters at 4 % of the viewport width each fit a 390 px phone
+# (they wrapped there, splitting the code); 1.5 rem at most on a desktop.
+ACCESS_CODE_STYLE = ("<style>.st-key-access_code code{white-space:nowrap;"
+                     "font-size:clamp(0.7rem,4vw,1.5rem)}</style>")
 
 
 def remind_unseen_access_code(code: str | None) -> None:
@@ -143,3 +147,4 @@ def show_access_code(code: str) -> None:
     """
     with st.container(key=ACCESS_CODE_KEY):
         st.markdown(f"### `{code}`")
+        st.markdown(ACCESS_CODE_STYLE, unsafe_allow_html=True)  # fixed text, nothing from the patient

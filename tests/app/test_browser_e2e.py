@@ -17,6 +17,7 @@ from pages._resources import DEMO_PASSWORD, DEMO_USERNAME
 from scalp_model.settings import DEFAULT_WEIGHTS
 from tests.app.browser import (
     CLINICIAN_ENTRY,
+    wait_until,
     CHROMIUM,
     CHROMIUM_ARGS,
     STEP_TIMEOUT_MS,
@@ -82,6 +83,13 @@ def test_patient_clinician_patient_round_trip(server: str, tmp_path: Path) -> No
             expect(patient.get_by_text("Warm colours show the areas").first).to_be_visible()
             code = patient.locator(".st-key-access_code code").inner_text().strip()
             assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){6}", code), code
+            # On a phone (390 px) the code stays on one line, inside the screen (issue 18, item 4)
+            patient.set_viewport_size({"width": 390, "height": 844})
+            wait_until(patient, "() => { const c = document.querySelector('.st-key-access_code code'); "
+                                "return c !== null && c.getClientRects().length === 1 "
+                                "&& c.getBoundingClientRect().right <= document.documentElement.clientWidth; }",
+                       timeout_s=10)
+            patient.set_viewport_size({"width": 1280, "height": 900})
             shoot(patient, "e2e-03-result")
 
             # Clinician: own browser session, demo account, queue, review.
