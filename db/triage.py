@@ -83,7 +83,7 @@ def reasons(flags: Flags, created_at: datetime, now: datetime) -> str:
     due = due_at(created_at, flags)
     left = due - _aware(now)
     goal = f"target {_target_text(target(flags))}"
-    parts = [f"overdue by {_span(-left)} ({goal})" if left < timedelta(0) else f"due in {_span(left)} ({goal})"]
+    parts = [f"overdue by {span_text(-left)} ({goal})" if left < timedelta(0) else f"due in {span_text(left)} ({goal})"]
     if flags.out_of_scope:
         parts.append("photo out of scope")
     if flags.severe_itch:
@@ -93,8 +93,8 @@ def reasons(flags: Flags, created_at: datetime, now: datetime) -> str:
     return " · ".join(parts)
 
 
-def _span(delta: timedelta) -> str:
-    """A waiting time to one decimal: "14 min", "6.0 h", "11.2 days"."""
+def span_text(delta: timedelta) -> str:
+    """A waiting time to one decimal: "14 min", "6.0 h", "11.2 days" (also what the pages show)."""
     hours = delta.total_seconds() / 3600
     if hours < 1:
         return f"{max(1, round(hours * 60))} min"

@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from db.triage import span_text
 from pages._wording import about_percent, threshold_percent
 
 LABELS = {
@@ -107,14 +108,7 @@ def show_estimate(prediction: Any) -> None:
 
 
 def format_duration(delta: timedelta | None) -> str:
-    if delta is None:
-        return "—"
-    hours = delta.total_seconds() / 3600
-    if hours < 1:
-        return f"{max(1, round(hours * 60))} min"
-    if hours < 48:
-        return f"{hours:.1f} h"
-    return f"{hours / 24:.1f} days"
+    return "—" if delta is None else span_text(delta)
 
 
 ACCESS_CODE_KEY = "access_code"  # the container's CSS class is st-key-access_code (browser tests find it)

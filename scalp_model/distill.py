@@ -22,23 +22,13 @@ from typing import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .checkpoint import POSITIVE_CLASS, ModelMeta
-from .network import build_scalpnet
+from .training.fm_student import FunctionMatchingStudent
 
 
-class Student(nn.Module):
-    def __init__(self, teacher_dim: int = 1280, teacher_classes: int = 1000) -> None:
-        super().__init__()
-        self.net, _ = build_scalpnet(init="scratch")
-        self.proj = nn.Linear(1024, teacher_dim)
-        self.kd = nn.Linear(1024, teacher_classes)
-        self.task = nn.Linear(1024, 1)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        pooled = torch.flatten(self.net.backbone.avgpool(self.net.forward_features(x)), 1)
-        return self.proj(pooled), self.kd(pooled), self.task(pooled).squeeze(1)
+# The same student as patient distillation's (GoogLeNet + projector, ImageNet-logit and scalp-logit heads).
+Student = FunctionMatchingStudent
 
 
 def scalp_view_labels(data, cache_path: Path, n_views: int) -> np.ndarray:

@@ -13,11 +13,9 @@ Flat functions in the style of torchvision's reference scripts: ``load_data``, `
 from __future__ import annotations
 
 import argparse
-import copy
 import datetime as dt
 import hashlib
 import json
-import math
 import os
 import platform
 import shlex
@@ -34,8 +32,7 @@ from tqdm import tqdm
 
 from .augment import training_augment
 from .card import write_card
-from .checkpoint import (POSITIVE_CLASS, Checkpoint, ModelMeta, load_checkpoint, save_checkpoint,
-                         softmax_positive)
+from .checkpoint import ModelMeta, load_checkpoint, save_checkpoint, softmax_positive
 from .data import (ImageDataset, Sample, SkippedFiles, folder_images, load_image, readable_samples, scan_dataset,
                    select, split_by_group)
 from .evaluate import evaluate_checkpoint

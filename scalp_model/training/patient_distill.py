@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from ..network import IMAGENET_MEAN, IMAGENET_STD
 from .fm_student import FunctionMatchingStudent, save_trunk
 from .teachers import OnnxTeacher
-from .views import Corpus, ViewPolicy, build_corpus, make_views, resize, whole_views
+from .views import Corpus, ViewPolicy, build_corpus, make_views, resize
 
 STATE = "state.pt"
 
