@@ -217,15 +217,13 @@ def predict(model: ScalpNet, dataset: ImageDataset, device, batch_size: int = 16
 def linear_probe_head(model: ScalpNet, dataset: ImageDataset, positive: int, device, c: float = 0.1) -> None:
     """Start the new head from a logistic regression on the (un-augmented) training features: linear probing
     before fine-tuning (LP-FT, Kumar et al. 2022), which keeps weak initial features from being wrecked by a
-    random head's gradients."""
-    from sklearn.linear_model import LogisticRegression
+    random head's gradients. The regression is :func:`scalp_model.training.crossval.probe`, the one the
+    cross-validation scores."""
+    from .training.crossval import probe_weights
 
     _, pooled = predict(model, dataset, device)
     y = np.array([1 if s.label == positive else 0 for s in dataset.samples])
-    mu, sd = pooled.mean(0), pooled.std(0) + 1e-6
-    clf = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit((pooled - mu) / sd, y)
-    w = clf.coef_[0] / sd
-    b = float(clf.intercept_[0] - (clf.coef_[0] * mu / sd).sum())
+    w, b = probe_weights(pooled, y, c)
     other = 1 - positive
     with torch.no_grad():
         fc = model.backbone.fc

@@ -37,6 +37,7 @@ def main(args: argparse.Namespace) -> int:
     import torch
 
     from ..checkpoint import ModelMeta, load_checkpoint
+    from ..data import split_by_group
     from ..network import build_scalpnet
     from ..settings import DEFAULT_WEIGHTS
     from ..training.crossval import recipe_report
@@ -48,6 +49,8 @@ def main(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.teacher or args.init:
+        train_files = set(split_by_group(samples, (0.8, 0.1, 0.1), seed=args.split_seed)["train"])
     if args.teacher:
         what = f"EfficientNet-{args.teacher} (ImageNet, frozen) at {args.size} px"
         feats = teacher_features(args.teacher, images, args.size)
@@ -61,12 +64,7 @@ def main(args: argparse.Namespace) -> int:
         what = f"GoogLeNet trunk of {Path(path).name} ({ckpt.meta.version}) at {args.size} px"
         meta = ModelMeta(**{**ckpt.meta.__dict__, "input_size": args.size})
         feats = googlenet_features(ckpt.model, images, meta)
-    if not (args.teacher or args.init):
         train_files = set((ckpt.meta.training or {}).get("split", {}).get("train", []))
-    else:
-        from ..data import split_by_group
-
-        train_files = set(split_by_group(samples, (0.8, 0.1, 0.1), seed=args.split_seed)["train"])
     unseen = np.asarray([s.file not in train_files for s in samples]) if train_files else None
     report = recipe_report(feats, labels, [s.group for s in samples], [s.source for s in samples],
                            seeds=args.seeds, folds=args.folds, target_sensitivity=args.target_sensitivity,

@@ -27,6 +27,15 @@ def probe(c: float = 0.1):
     return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000, class_weight="balanced"))
 
 
+def probe_weights(features: np.ndarray, labels: np.ndarray, c: float = 0.1) -> tuple[np.ndarray, float]:
+    """Fit :func:`probe` and fold its scaler into one linear map on the raw features: ``score = x @ w + b``
+    equals the probe's decision function (the log-odds of class 1). ``features``: N×D; returns (w (D,), b)."""
+    clf = probe(c).fit(features, labels)
+    scaler, logreg = clf[0], clf[1]
+    w = logreg.coef_[0] / scaler.scale_
+    return w, float(logreg.intercept_[0] - (scaler.mean_ * w).sum())
+
+
 def out_of_fold_scores(features: np.ndarray, labels: np.ndarray, groups: Sequence[str], *, folds: int = 5,
                        seed: int = 0, c: float = 0.1) -> np.ndarray:
     """Decision scores (N,) of a probe trained on the other folds, for every image. ``features``: N×D."""

@@ -49,7 +49,7 @@ def standardise(x: torch.Tensor) -> torch.Tensor:
 def teacher_targets(teacher: OnnxTeacher, corpus: Corpus, args: argparse.Namespace, policy: ViewPolicy,
                     gen: torch.Generator) -> dict[str, torch.Tensor]:
     """Feature mean/std over random views, and the scalp probe (weights on standardised features, logit mean/std)."""
-    from .crossval import probe
+    from .crossval import probe_weights
 
     idx = torch.randint(len(corpus), (args.stats_views,), generator=gen)
     feats = torch.cat([teacher.outputs(make_views(corpus.images[idx[i:i + 128]], args.teacher_size, policy, gen))[0]
@@ -64,11 +64,7 @@ def teacher_targets(teacher: OnnxTeacher, corpus: Corpus, args: argparse.Namespa
             xs.append(((teacher.outputs(make_views(corpus.images[part], args.teacher_size, plain, gen))[0] - mean) / std).numpy())
             ys.append(corpus.scalp_labels[part.numpy()])
     x, y = np.concatenate(xs), np.concatenate(ys)
-    clf = probe(args.probe_c).fit(x, y)
-    scaler, logreg = clf[0], clf[1]
-    # Fold the probe's own scaler into one linear map on the standardised teacher features.
-    w = logreg.coef_[0] / scaler.scale_
-    b = logreg.intercept_[0] - float((scaler.mean_ * w).sum())
+    w, b = probe_weights(x, y, args.probe_c)  # one linear map on the standardised teacher features
     z = x @ w + b
     return {"feat_mean": mean, "feat_std": std, "probe_w": torch.from_numpy(w).float(),
             "probe_b": torch.tensor(float(b)), "task_mean": torch.tensor(float(z.mean())),
@@ -269,7 +265,8 @@ def merge_saved(args: argparse.Namespace) -> argparse.Namespace:
     """On resume, the saved settings win, except run-time options and explicit ``--set`` stage changes."""
     for source in (Path(args.run_dir) / STATE, Path(args.milestone) if args.milestone else None):
         if source and source.is_file():
-            saved = torch.load(source, map_location="cpu", weights_only=False)["args"]
+            # mmap: only the settings are read here; restore() loads the tensors once
+            saved = torch.load(source, map_location="cpu", weights_only=False, mmap=True)["args"]
             merged = {**vars(args), **saved}  # settings added since the run started keep their defaults
             for key in RUNTIME_KEYS + ("run_dir", "milestone", "set"):
                 merged[key] = getattr(args, key)
