@@ -37,8 +37,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from scalp_model.settings import DEFAULT_WEIGHTS  # noqa: E402
-from tests.app.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, CONSENT_ACKNOWLEDGED, streamlit_server  # noqa: E402
-from tests.factories import image_bytes  # noqa: E402
+from testing.factories import image_bytes  # noqa: E402
+from testing.live import ARTIFACTS, CHROMIUM, launch_chromium, live_app  # noqa: E402
+from testing.pages import CONSENT_ACKNOWLEDGED  # noqa: E402
 
 STEP_MS = 120_000
 # Debian's old headless shell (package chromium-headless-shell): the same Blink and V8 as /usr/bin/chromium
@@ -180,7 +181,7 @@ async def measure(url: str, photos: list[Path], args: argparse.Namespace) -> dic
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(args.browser), args=CHROMIUM_ARGS, headless=True)
+        browser = await launch_chromium(pw, args.browser)
         try:
             result: dict[str, object] = {"browser": f"{args.browser} {browser.version}"}
             await session(browser, url, photos[0], 1)  # warm-up: model load and ONNX export
@@ -210,7 +211,7 @@ def main() -> int:
             photos[-1].write_bytes(image_bytes("JPEG", 1600, 1200, seed=i, quality=90))
         env = {"DATABASE_URL": f"sqlite:///{tmp}/latency.db", "SCALPSCOPE_WEIGHTS": str(args.weights),
                "SCALPSCOPE_DEMO": "0"}
-        with streamlit_server(env, "latency-server.log") as url:
+        with live_app(env, log_name="latency-server.log") as url:
             result = asyncio.run(measure(url, photos, args))
     if args.json:
         print(json.dumps(result, indent=2))

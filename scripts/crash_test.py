@@ -66,7 +66,7 @@ def run_writer(seed: int) -> None:
     from scalp_model.predictor import Analysis, Predictor
     from scalp_model.preprocess import decode_image
     from scalp_model.quality import assess_quality
-    from tests.factories import image_bytes
+    from testing.factories import image_bytes
 
     # Eager torch: no ONNX export to verify at start-up; the engine does not matter to the database.
     predictor = Predictor.from_path(os.environ["SCALPSCOPE_WEIGHTS"], device="cpu", backend="torch")
@@ -133,7 +133,7 @@ def run_browser_driver(url: str, photo: Path, deadline_s: float) -> None:
     """Submit one consultation after another through the page; print each code the page shows."""
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.live_server import healthy, launch_chromium
+    from testing.live import healthy, launch_chromium
 
     deadline = time.monotonic() + deadline_s
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # close the browser on the way out
@@ -372,8 +372,8 @@ def check_database(url: str, db_path: Path, tally: Tally, when: str) -> None:
 
 def controller(kills: int, seed: int, browser: bool, max_seconds: float, workdir: Path, weights: str | None) -> int:
     from db.engine import Database
-    from tests.factories import image_bytes, make_checkpoint
-    from tests.live_server import LiveServer, free_port
+    from testing.factories import image_bytes, make_checkpoint
+    from testing.live import LiveServer, free_port
 
     began = time.monotonic()
     deadline = began + max_seconds
@@ -498,7 +498,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.browser_driver:
         run_browser_driver(args.browser_driver[0], Path(args.browser_driver[1]), args.max_seconds)
         return 0
-    from tests.live_server import CHROMIUM
+    from testing.live import CHROMIUM
 
     browser = not args.no_browser and CHROMIUM.exists()
     if args.workdir:

@@ -30,8 +30,9 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from scalp_model.settings import DEFAULT_WEIGHTS  # noqa: E402
 from scripts.browser_latency import HEADLESS_SHELL, server_memory_mb  # noqa: E402
-from tests.app.browser import CHROMIUM, CHROMIUM_ARGS, CONSENT_ACKNOWLEDGED, streamlit_server  # noqa: E402
-from tests.factories import image_bytes  # noqa: E402
+from testing.factories import image_bytes  # noqa: E402
+from testing.live import CHROMIUM, launch_chromium, live_app  # noqa: E402
+from testing.pages import CONSENT_ACKNOWLEDGED  # noqa: E402
 
 STEP_MS = 300_000
 GOAL_MB = 1536
@@ -142,7 +143,7 @@ async def drive(url: str, browser_path: Path, photos: list[Path], warm: Path, se
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(browser_path), args=CHROMIUM_ARGS, headless=True)
+        browser = await launch_chromium(pw, browser_path)
         try:
             warm_up = await consultation(browser, url, [warm], None)  # model loaded, ONNX export verified
             if warm_up["outcome"] != "result":
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         warm.write_bytes(image_bytes("JPEG", 1600, 1200, seed=1))
         # The user's ONNX cache, as a server has it: a verified export is served without building the network.
         env = {"DATABASE_URL": f"sqlite:///{folder / 'memory.db'}", "SCALPSCOPE_WEIGHTS": str(args.weights)}
-        with streamlit_server(env, "memory-test-server.log") as url:
+        with live_app(env, log_name="memory-test-server.log") as url:
             marker = f"--server.port {url.rsplit(':', 1)[1]}"  # this server only, not another one on the machine
             sampler = Sampler(marker)
             sampler.start()

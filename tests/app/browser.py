@@ -1,5 +1,6 @@
-"""What the real-browser tests share: Chromium, a ``streamlit run serve.py`` server on loopback, navigation
-and full-page screenshots. Used by ``tests/app/test_browser_e2e.py`` and ``tests/reader/``.
+"""What the real-browser tests share: navigation, waiting and full-page screenshots on top of
+:mod:`testing.live` (the one live server and Chromium launcher, shared with ``scripts/``). Used by the
+browser tests in ``tests/app/``, ``tests/reader/``, ``tests/security/``, ``tests/hardening/``, ``tests/deploy/``.
 
 Tests using it are marked ``browser``; without /usr/bin/chromium they skip, unless
 ``SCALPSCOPE_REQUIRE_BROWSER=1`` (CI), where a missing browser fails.
@@ -7,26 +8,28 @@ Tests using it are marked ``browser``; without /usr/bin/chromium they skip, unle
 from __future__ import annotations
 
 import os
-import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from pathlib import Path
+from contextlib import ExitStack, contextmanager
 
 import pytest
 
-from tests.conftest import REPO_ROOT
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-ARTIFACTS = REPO_ROOT / "test-artifacts"
-START_TIMEOUT_S = 90
-STEP_TIMEOUT_MS = 45_000
+from testing.live import (  # noqa: F401 - re-exported for the browser tests
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    START_TIMEOUT_S,
+    STEP_TIMEOUT_MS,
+    ServerStartError,
+    chromium,
+    chromium_page,
+    free_port,
+    healthy,
+    launch_chromium,
+    live_app,
+    live_server,
+)
+from testing.pages import CONSENT_ACKNOWLEDGED
 
 
 def require_chromium() -> None:
@@ -37,51 +40,18 @@ def require_chromium() -> None:
     pytest.skip(f"{CHROMIUM} not found (apt-get install chromium); set SCALPSCOPE_REQUIRE_BROWSER=1 to fail instead")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 @contextmanager
 def streamlit_server(env: Mapping[str, str], log_name: str) -> Iterator[str]:
-    """``streamlit run serve.py`` on a free 127.0.0.1 port with ``env`` added; yields its URL once healthy.
+    """:func:`testing.live.live_app` for a test: a server that does not start fails the test (not an error).
 
     The server's output goes to ``test-artifacts/<log_name>``; it is stopped (then killed) on exit.
     """
-    ARTIFACTS.mkdir(exist_ok=True)
-    port = free_port()
-    log_path = ARTIFACTS / log_name
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"],
-            cwd=REPO_ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **env}, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not become healthy:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
+    with ExitStack() as stack:
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+            url = stack.enter_context(live_app(env, log_name=log_name))
+        except ServerStartError as exc:
+            pytest.fail(str(exc))
+        yield url
 
 
 CLINICIAN_ENTRY = "For clinicians (sign in)"  # the menu's one clinician entry before a sign-in (pages/_nav.py)
@@ -132,7 +102,6 @@ def settle(page) -> None:
     expect(page.locator('[data-testid="stElementContainer"][data-stale="true"]')).to_have_count(0)
 
 
-CONSENT_ACKNOWLEDGED = re.compile(r"^To submit: add 1 to \d+ photos\.$")
 
 
 def give_consent(page) -> None:

@@ -27,6 +27,7 @@ from scalp_model.checkpoint import ModelMeta
 from scalp_model.predictor import Prediction
 from scalp_model.preprocess import sanitized_bytes
 from tests.conftest import REPO_ROOT
+from testing.pages import shown_access_code  # noqa: F401 - re-exported for the page tests
 from tests.factories import photo_array
 
 APP = REPO_ROOT / "app.py"
@@ -143,15 +144,6 @@ def seed_consultation(database: Database, *, p: float = 0.7, uncertain: bool = F
 
 def texts(elements: Sequence) -> list[str]:
     return [str(e.value) for e in elements]
-
-
-def shown_access_code(at: AppTest) -> str | None:
-    """The access code the New consultation page shows (see pages._views.show_access_code), if any."""
-    for markdown in at.markdown:
-        found = re.fullmatch(r"### `([0-9A-Z-]+)`", str(markdown.value))
-        if found:
-            return found.group(1)
-    return None
 
 
 def assert_clean(at: AppTest) -> None:

@@ -18,10 +18,9 @@ from scalp_model.settings import DEFAULT_WEIGHTS
 from tests.app.browser import (
     CLINICIAN_ENTRY,
     wait_until,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     STEP_TIMEOUT_MS,
     give_consent,
+    launch_chromium,
     nav,
     require_chromium,
     shoot,
@@ -51,7 +50,7 @@ def test_patient_clinician_patient_round_trip(server: str, tmp_path: Path) -> No
     photo = tmp_path / "scalp.jpg"
     photo.write_bytes(image_bytes("JPEG", 640, 480, seed=3))
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(playwright)
         try:
             patient = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
             patient.set_default_timeout(STEP_TIMEOUT_MS)

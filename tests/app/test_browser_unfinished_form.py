@@ -18,9 +18,8 @@ import pytest
 
 from db.consultations import lookup_by_code
 from db.engine import Database
-from tests.app.browser import STEP_TIMEOUT_MS, give_consent, nav, require_chromium, settle, streamlit_server
+from tests.app.browser import STEP_TIMEOUT_MS, chromium, give_consent, nav, require_chromium, settle, streamlit_server
 from tests.factories import image_bytes, make_checkpoint
-from tests.live_server import launch_chromium
 
 FIRST_PREDICTION_MS = 180_000
 CODE = re.compile(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){6}")
@@ -44,14 +43,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, 
 
 @pytest.fixture(scope="module")
 def browser(site) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def new_page(browser, url: str):

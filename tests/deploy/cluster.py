@@ -24,8 +24,7 @@ from pathlib import Path
 import pytest
 
 from db.testing_pg import pg_bin
-from tests.app.browser import ARTIFACTS, CHROMIUM, free_port, healthy
-from tests.conftest import REPO_ROOT
+from testing.live import ARTIFACTS, CHROMIUM, REPO_ROOT, LiveServer, ServerStartError, free_port, wait_all_healthy
 
 RENDER_NGINX = REPO_ROOT / "deploy" / "render_nginx.py"
 START_TIMEOUT_S = 90
@@ -131,34 +130,22 @@ class Cluster:
 
 def start_apps(count: int, env: Mapping[str, str], log_prefix: str) -> list[AppProcess]:
     """Start ``count`` app processes at once (each on a free port), then wait until all are healthy."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    apps: list[AppProcess] = []
+    servers = [LiveServer(free_port(), dict(env), ARTIFACTS / f"{log_prefix}-app-{chr(ord('A') + index)}.log")
+               for index in range(count)]
     try:
-        for index in range(count):
-            name = chr(ord("A") + index)
-            port = free_port()
-            log_path = ARTIFACTS / f"{log_prefix}-app-{name}.log"
-            with open(log_path, "w") as log:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
-                     "--server.address", "127.0.0.1", "--server.headless", "true",
-                     "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-                    cwd=REPO_ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
-                    stdout=log, stderr=subprocess.STDOUT,
-                )
-            apps.append(AppProcess(name, port, log_path, process))
-        deadline = time.monotonic() + START_TIMEOUT_S
-        for app in apps:
-            while not healthy(app.url):
-                if app.process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"app {app.name} on {app.port} did not become healthy:\n"
-                                f"{app.log_path.read_text()[-3000:]}")
-                time.sleep(0.3)
-        return apps
+        for server in servers:
+            server.log_path.parent.mkdir(parents=True, exist_ok=True)
+            server.log_path.write_text("")
+            server.launch()
+        wait_all_healthy(servers, START_TIMEOUT_S)
+    except ServerStartError as exc:
+        pytest.fail(str(exc))
     except BaseException:
-        for app in apps:
-            _stop(app.process)
+        for server in servers:
+            server.stop()
         raise
+    return [AppProcess(chr(ord("A") + index), server.port, server.log_path, server.process)
+            for index, server in enumerate(servers)]
 
 
 def _get(url: str, timeout: float = 3) -> tuple[int, str, dict[str, str]]:

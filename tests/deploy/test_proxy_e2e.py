@@ -23,8 +23,8 @@ import pytest
 
 from pages._resources import DEMO_PASSWORD, DEMO_USERNAME
 from scalp_model.settings import DEFAULT_WEIGHTS
-from tests.app.browser import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, CLINICIAN_ENTRY, STEP_TIMEOUT_MS, give_consent, nav,
-                               shoot, sign_in, wait_until)
+from tests.app.browser import (ARTIFACTS, CLINICIAN_ENTRY, STEP_TIMEOUT_MS, give_consent, launch_chromium, nav, shoot,
+                               sign_in, wait_until)
 from tests.deploy.cluster import UPSTREAM_HEADER, Cluster, require_cluster_tools, running_cluster
 from tests.factories import image_bytes, make_checkpoint
 
@@ -121,7 +121,7 @@ def test_patient_and_clinician_on_two_processes_through_nginx(cluster: Cluster, 
     memory += [f"app {a.name} after start-up (no page yet): {mib(a.memory_kib())}" for a in cluster.apps]
     expect.set_options(timeout=STEP_TIMEOUT_MS)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(playwright)
         try:
             # Patient: a fresh browser through nginx, which hashes it to some process and sets its cookie.
             patient_context = browser.new_context(viewport={"width": 1280, "height": 900})

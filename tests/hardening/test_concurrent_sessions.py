@@ -1,6 +1,6 @@
 """Many patients at once: 8 sessions x 25 consultations through the real page, predictor and database.
 
-``scripts/load_test.py`` does the work (AppTest sessions in threads sharing the cached predictor and one
+``testing.load`` (also behind ``scripts/load_test.py``) does the work (AppTest sessions in threads sharing the cached predictor and one
 SQLite file); see its docstring. No consultation may fail or get lost, and every stored map must be the
 map of its own photo.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.load_test import run_load
+from testing.load import run_load
 from tests.hardening.conftest import report
 
 SESSIONS, CONSULTATIONS = 8, 25

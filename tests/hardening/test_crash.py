@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.hardening.conftest import report
-from tests.live_server import CHROMIUM
+from testing.live import CHROMIUM
 
 KILLS = 5
 

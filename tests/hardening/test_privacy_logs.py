@@ -21,8 +21,7 @@ from db.models import Consultation
 from db.users import create_user
 from tests.app.conftest import PASSWORD, assert_clean, seed_consultation, shown_access_code, sign_in
 from tests.hostile import _gps_jpeg
-from tests.app.browser import ARTIFACTS, require_chromium, streamlit_server
-from tests.live_server import launch_chromium
+from tests.app.browser import ARTIFACTS, launch_chromium, require_chromium, streamlit_server
 
 FREE_TEXT = "History: started after chemotherapy at St Elsewhere"
 TREATMENT = "Ketoconazole 2% from Dr Nick"

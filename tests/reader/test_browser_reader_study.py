@@ -26,9 +26,8 @@ from db.users import create_user
 from tests.app.browser import (
     CLINICIAN_ENTRY,
     sign_in,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     STEP_TIMEOUT_MS,
+    launch_chromium,
     nav,
     require_chromium,
     settle,
@@ -124,7 +123,7 @@ def test_two_reader_study_end_to_end(setup) -> None:
 
     server, database, folder = setup
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(playwright)
         expect.set_options(timeout=STEP_TIMEOUT_MS)
         try:
             def session(viewport=(1300, 950)):

@@ -8,14 +8,10 @@ XSRF cookie from an HTTP response of the app, sends the cookie's value as the se
 from __future__ import annotations
 
 import http.cookiejar
-import os
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -23,50 +19,18 @@ from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.sync.client import connect
 
-from tests.app.browser import ARTIFACTS, START_TIMEOUT_S, free_port, healthy
-from tests.conftest import REPO_ROOT
+from testing.live import LiveServer, live_server
 
 
-@dataclass
-class Server:
-    url: str
-    port: int
-    log_path: Path
-    process: subprocess.Popen = field(repr=False)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+Server = LiveServer  # url, port, log_path, process and log()
 
 
 @contextmanager
-def serve(env: Mapping[str, str], log_name: str, extra_args: Sequence[str] = ()) -> Iterator[Server]:
-    """``streamlit run serve.py`` on a free port, *without* ``--server.address`` unless given (the config's
-    default is what is tested); stopped (then killed) on exit."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    port = free_port()
-    log_path = ARTIFACTS / log_name
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
-             "--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
-             *extra_args],
-            cwd=REPO_ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **env}, stdout=log, stderr=subprocess.STDOUT,
-        )
-    server = Server(f"http://127.0.0.1:{port}", port, log_path, process)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not healthy(server.url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"serve.py did not become healthy:\n{server.log()[-3000:]}")
-            time.sleep(0.5)
+def serve(env: Mapping[str, str], log_name: str, extra_args: Sequence[str] = ()) -> Iterator[LiveServer]:
+    """:func:`testing.live.live_server` *without* ``--server.address`` unless given in ``extra_args`` (the
+    config's default is what is tested); stopped (then killed) on exit."""
+    with live_server(env, log_name=log_name, address=None, extra_args=extra_args) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 def listening_addresses(port: int) -> set[str]:

@@ -38,7 +38,7 @@ from db.reader_study import create_study
 from db.users import create_user
 from deploy.render_nginx import write as write_nginx
 from security.client import CLIENT_COOKIE
-from tests.app.browser import CLINICIAN_ENTRY, CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, free_port, give_consent, nav, \
+from tests.app.browser import CLINICIAN_ENTRY, STEP_TIMEOUT_MS, free_port, give_consent, launch_chromium, nav, \
     require_chromium, sign_in
 from tests.deploy.cluster import nginx_binary
 from tests.factories import image_bytes, photo_array
@@ -97,7 +97,7 @@ def browser(live):
 
     expect.set_options(timeout=STEP_TIMEOUT_MS)
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        chromium = launch_chromium(playwright)
         try:
             yield chromium
         finally:
