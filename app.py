@@ -17,6 +17,8 @@ from security.text import plain
 # third-party request from every patient's browser, and refused by the Content-Security-Policy anyway).
 st.set_page_config(page_title="ScalpScope", page_icon="🩺", layout="wide")
 res.secrets()  # copies top-level secrets (DATABASE_URL, SCALPSCOPE_*) into the environment
+if not res.check_configuration():  # a bad setting: a plain message instead of a traceback
+    st.stop()
 auth.guard_session()  # only the browser a session started in may use it (a session id alone opens nothing)
 
 # Patients see patients' pages and one "For clinicians" entry; clinicians' pages appear once signed in

@@ -1,49 +1,50 @@
-"""Environment settings read by ``db``, declared once with name, default and help.
+"""Environment settings read by ``db``, registered with :mod:`config` (name, default, parser, help).
 
-``tests/db/test_settings.py`` fails when a setting here is missing from ``db/README.md``.
+``db/README.md`` documents them (``tests/db/test_engine.py`` and ``tests/test_config.py`` check it).
+An empty value means unset.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from config import Setting, parsers, register
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: str
-    help: str
-
-    def get(self) -> str:
-        """The environment value, or the default when unset or empty."""
-        return os.environ.get(self.name) or self.default
-
-
-DATABASE_URL = Setting(
+DATABASE_URL = register(
     "DATABASE_URL",
-    "",
+    None,
+    parsers.TEXT,
     "SQLAlchemy URL of the database. Empty: SQLite file scalpscope.db in SCALPSCOPE_DATA_DIR. "
     "PostgreSQL: postgresql+psycopg://user:password@host:5432/dbname.",
 )
-DATA_DIR = Setting(
+DATA_DIR = register(
     "SCALPSCOPE_DATA_DIR",
-    str(REPO_ROOT / "data"),
+    REPO_ROOT / "data",
+    parsers.PATH,
     "Folder holding the default SQLite database (created when missing).",
 )
-CODE_PEPPER = Setting(
+CODE_PEPPER = register(
     "SCALPSCOPE_CODE_PEPPER",
-    "",
+    None,
+    parsers.TEXT,
     "Secret key for hashing patient access codes (HMAC-SHA256). Empty: a random per-database secret "
     "kept in the app_settings table. Changing it invalidates every issued access code.",
 )
-BUSY_TIMEOUT_MS = Setting(
+BUSY_TIMEOUT_MS = register(
     "SCALPSCOPE_DB_BUSY_TIMEOUT_MS",
-    "5000",
+    5000,
+    parsers.POSITIVE_INTEGER,
     "How long a SQLite write waits for another writer before DatabaseBusyError, in milliseconds.",
+)
+# For the test suite's throwaway PostgreSQL servers (db/testing_pg.py).
+PG_BIN = register(
+    "SCALPSCOPE_PG_BIN",
+    Path("/usr/lib/postgresql/15/bin"),
+    parsers.PATH,
+    "Folder of the PostgreSQL server binaries (initdb, pg_ctl) the tests start a throwaway server with.",
+    test_switch=True,
 )
 
 SETTINGS: tuple[Setting, ...] = (DATABASE_URL, DATA_DIR, CODE_PEPPER, BUSY_TIMEOUT_MS)
@@ -54,4 +55,4 @@ def default_database_url() -> str:
     url = DATABASE_URL.get()
     if url:
         return url
-    return f"sqlite:///{Path(DATA_DIR.get()).expanduser().resolve() / 'scalpscope.db'}"
+    return f"sqlite:///{DATA_DIR.get().resolve() / 'scalpscope.db'}"

@@ -22,8 +22,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-PG_BIN_ENV = "SCALPSCOPE_PG_BIN"
-DEFAULT_PG_BIN = "/usr/lib/postgresql/15/bin"
+from db import settings
+
+PG_BIN_ENV = settings.PG_BIN.name
+DEFAULT_PG_BIN = str(settings.PG_BIN.default)
 
 
 class PostgresUnavailable(RuntimeError):
@@ -32,7 +34,7 @@ class PostgresUnavailable(RuntimeError):
 
 def pg_bin() -> Path:
     """``$SCALPSCOPE_PG_BIN`` or the Debian location of PostgreSQL 15."""
-    return Path(os.environ.get(PG_BIN_ENV) or DEFAULT_PG_BIN)
+    return settings.PG_BIN.get()
 
 
 def free_port() -> int:

@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from config import ConfigurationError, Setting, check_all
+from config import app as app_settings
 from db import audit
 from db import settings as db_settings
 from db.consultations import NewImage, NewPrediction
@@ -37,7 +39,6 @@ from scalp_model import settings as model_settings
 from scalp_model.errors import ScalpScopeError, WeightsError
 from scalp_model.predictor import Analysis, Predictor
 from scalp_model.preprocess import decode_image, sanitized_bytes
-from scalp_model.settings import Setting
 from security.client import CLIENT_COOKIE, binding_of, client_address, session_reference
 from security.shared import shared_resource
 from security.text import plain
@@ -47,22 +48,15 @@ log = logging.getLogger("scalpscope.app")
 # The consent text a patient accepts is versioned; change the version whenever the text changes.
 CONSENT_VERSION = "2026-11"
 
-DEMO = Setting("SCALPSCOPE_DEMO", "0", "1: create the demo clinician account demo / demo-password-123 "
-               "(marked is_demo) and mark new consultations as demo data.")
-SESSION_TIMEOUT_MIN = Setting("SCALPSCOPE_SESSION_TIMEOUT_MIN", "30",
-                              "Minutes without activity after which a clinician is signed out.")
-OIDC_USERNAME_CLAIM = Setting("SCALPSCOPE_OIDC_USERNAME_CLAIM", "preferred_username",
-                              "With [auth] in secrets.toml: the identity-provider claim that must equal an "
-                              "existing clinician username.")
-STUDY_ROOT = Setting("SCALPSCOPE_STUDY_ROOT", "",
-                     "Folder on the server holding reader-study image folders; admins can name only folders "
-                     "inside it. Empty: reader-studies/ in SCALPSCOPE_DATA_DIR.")
+# The app's settings are registered in config/app.py (with the registry's one parser per kind).
+DEMO, SESSION_TIMEOUT_MIN = app_settings.DEMO, app_settings.SESSION_TIMEOUT_MIN
+OIDC_USERNAME_CLAIM, STUDY_ROOT = app_settings.OIDC_USERNAME_CLAIM, app_settings.STUDY_ROOT
 APP_SETTINGS: tuple[Setting, ...] = (DEMO, SESSION_TIMEOUT_MIN, OIDC_USERNAME_CLAIM, STUDY_ROOT)
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-password-123"  # as documented in README.md
-USER_ERRORS = (ScalpScopeError, DatabaseError)
-_SETUP_ERRORS = (WeightsError, DatabaseUnavailableError, MigrationRequiredError)
+USER_ERRORS = (ScalpScopeError, DatabaseError, ConfigurationError)
+_SETUP_ERRORS = (WeightsError, DatabaseUnavailableError, MigrationRequiredError, ConfigurationError)
 
 
 # --- settings ---------------------------------------------------------------------------------------
@@ -75,18 +69,20 @@ def secrets() -> Mapping[str, Any]:
 
 
 def demo_mode() -> bool:
-    return DEMO.get().strip().lower() in {"1", "true", "yes", "on"}
+    """``SCALPSCOPE_DEMO`` is on."""
+    return bool(DEMO.get())
 
 
 def session_timeout_s() -> float:
-    return float(SESSION_TIMEOUT_MIN.get()) * 60
+    """``SCALPSCOPE_SESSION_TIMEOUT_MIN`` in seconds."""
+    return SESSION_TIMEOUT_MIN.get() * 60
 
 
 def study_root() -> Path:
     """``SCALPSCOPE_STUDY_ROOT``, else ``reader-studies`` in the data folder (created when missing)."""
-    configured = STUDY_ROOT.get().strip()
-    root = Path(configured) if configured else Path(db_settings.DATA_DIR.get()) / "reader-studies"
-    if not configured:
+    configured = STUDY_ROOT.get()
+    root = configured if configured is not None else db_settings.DATA_DIR.get() / "reader-studies"
+    if configured is None:
         root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -259,6 +255,23 @@ def show_error(exc: BaseException, *, operator: bool = False) -> None:
     else:
         # Messages may quote what someone typed (a study name, a file name): never rendered as Markdown.
         st.error(plain(exc), icon=":material/error:")
+
+
+CONFIGURATION_PROBLEM = ("ScalpScope is not set up correctly, so it cannot serve this page. Nothing you sent has "
+                         "been stored. The site operator can fix it with the details below.")
+
+
+def check_configuration() -> bool:
+    """Parse every registered setting (``config.check_all``); for bad ones show one plain message each
+    (what is wrong and what is accepted, never a traceback) and return False. ``app.py`` stops then."""
+    problems = check_all()
+    if not problems:
+        return True
+    st.error(CONFIGURATION_PROBLEM, icon=":material/settings:")
+    for problem in problems:
+        log.error("configuration: %s", problem)
+        st.error(plain(problem))
+    return False
 
 
 @contextmanager

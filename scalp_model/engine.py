@@ -25,6 +25,7 @@ from typing import Protocol, Union
 import numpy as np
 import torch
 
+from . import settings
 from .network import ScalpNet, ScalpNetWithMaps
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,8 @@ class TorchEngine:
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("SCALPSCOPE_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "scalpscope")
-    return Path(base) / "onnx"
+    """``onnx/`` in ``SCALPSCOPE_CACHE_DIR`` (see :mod:`scalp_model.settings`)."""
+    return settings.cache_dir() / "onnx"
 
 
 def export_onnx(model: ScalpNet, *, with_maps: bool = True) -> bytes:
