@@ -13,6 +13,7 @@ import getpass
 import sys
 from collections.abc import Sequence
 
+from config import ConfigurationError
 from db import audit, settings
 from db.demo import seed_demo
 from db.engine import Database
@@ -106,7 +107,11 @@ def _progress(done: int, total: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
-    database = Database.from_url(args.database_url) if args.database_url else Database.from_env()
+    try:
+        database = Database.from_url(args.database_url) if args.database_url else Database.from_env()
+    except ConfigurationError as exc:  # e.g. SCALPSCOPE_DB_BUSY_TIMEOUT_MS=soon: say which setting, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.command == "migrate":
             database.migrate()
@@ -149,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             for code, public_id, status in summary.sample_codes:
                 print(f"  access code {code}  ({status}, consultation {public_id})")
-    except DatabaseError as exc:
+    except (DatabaseError, ConfigurationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:

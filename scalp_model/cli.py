@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+from config import ConfigurationError
+
 COMMANDS = {
     "predict": ("scalp_model.commands.predict", "Predict psoriasis vs seborrheic dermatitis for image files."),
     "info": ("scalp_model.commands.info", "Print the model card of a checkpoint."),
@@ -38,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         sub = argparse.ArgumentParser(prog=f"python -m scalp_model {argv[0]}", description=COMMANDS[argv[0]][1])
         module.add_arguments(sub)
         args = sub.parse_args(argv[1:])
-        return int(module.main(args) or 0)
+        try:
+            return int(module.main(args) or 0)
+        except ConfigurationError as exc:  # a bad SCALPSCOPE_* setting: say which, no traceback
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     parser.parse_args(argv)  # prints usage / errors for unknown commands
     return 2

@@ -150,3 +150,22 @@ def test_the_app_shows_a_bad_setting_as_a_plain_message(monkeypatch, tmp_path) -
     assert any("not set up correctly" in e for e in errors), errors
     assert any("SCALPSCOPE_DEVICE='tpu'" in e and "one of auto, cpu, cuda or mps" in e for e in errors), errors
     assert not (tmp_path / "app.db").exists()  # stopped before anything was opened
+
+
+@pytest.mark.parametrize(("command", "name", "value"), [
+    (["-m", "db", "migrate"], "SCALPSCOPE_DB_BUSY_TIMEOUT_MS", "soon"),
+    (["-m", "scalp_model", "predict", "photo.jpg"], "SCALPSCOPE_DEVICE", "tpu"),
+])
+def test_the_command_lines_name_a_bad_setting_without_a_traceback(tmp_path, tiny_checkpoint, command, name,
+                                                                   value) -> None:
+    import os
+
+    from tests.factories import image_bytes
+
+    (tmp_path / "photo.jpg").write_bytes(image_bytes())
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "SCALPSCOPE_WEIGHTS": str(tiny_checkpoint),
+           "PYTHONPATH": str(REPO_ROOT), name: value}
+    done = subprocess.run([sys.executable, *command], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode != 0
+    assert f"{name}={value!r}" in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]

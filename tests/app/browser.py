@@ -7,7 +7,6 @@ Tests using it are marked ``browser``; without /usr/bin/chromium they skip, unle
 """
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -30,12 +29,13 @@ from testing.live import (  # noqa: F401 - re-exported for the browser tests
     live_server,
 )
 from testing.pages import CONSENT_ACKNOWLEDGED
+from testing.switches import REQUIRE_BROWSER
 
 
 def require_chromium() -> None:
     if CHROMIUM.exists():
         return
-    if os.environ.get("SCALPSCOPE_REQUIRE_BROWSER") == "1":
+    if REQUIRE_BROWSER.get():
         pytest.fail(f"SCALPSCOPE_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
     pytest.skip(f"{CHROMIUM} not found (apt-get install chromium); set SCALPSCOPE_REQUIRE_BROWSER=1 to fail instead")
 

@@ -7,7 +7,6 @@ the binaries the PostgreSQL half is skipped, unless SCALPSCOPE_REQUIRE_POSTGRES=
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from db.engine import Database
 from db.models import Base
 from db.testing_pg import create_database, pg_bin, temporary_postgres
 from db.users import Clinician, create_user
+from testing.switches import REQUIRE_POSTGRES
 from tests.db.builders import TEST_PASSWORD
 
 PG_BIN = pg_bin()
@@ -36,7 +36,7 @@ def postgres_server() -> Iterator[str]:
     """A throwaway PostgreSQL server; yields the URL prefix ``postgresql+psycopg://postgres@127.0.0.1:PORT``."""
     if not (PG_BIN / "initdb").exists():
         reason = f"PostgreSQL binaries not found in {PG_BIN} (apt-get install postgresql-15)"
-        if os.environ.get("SCALPSCOPE_REQUIRE_POSTGRES") == "1":
+        if REQUIRE_POSTGRES.get():
             pytest.fail(f"SCALPSCOPE_REQUIRE_POSTGRES=1 but {reason}")
         pytest.skip(reason)
     with temporary_postgres(bin_dir=PG_BIN) as server_url:

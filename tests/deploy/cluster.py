@@ -25,6 +25,7 @@ import pytest
 
 from db.testing_pg import pg_bin
 from testing.live import ARTIFACTS, CHROMIUM, REPO_ROOT, LiveServer, ServerStartError, free_port, wait_all_healthy
+from testing.switches import REQUIRE_BROWSER
 
 RENDER_NGINX = REPO_ROOT / "deploy" / "render_nginx.py"
 START_TIMEOUT_S = 90
@@ -52,7 +53,7 @@ def require_cluster_tools() -> Path:
         missing.append(f"PostgreSQL binaries in {pg_bin()} (apt-get install postgresql-15, or set SCALPSCOPE_PG_BIN)")
     if missing:
         reason = "the proxy end-to-end test needs " + "; ".join(missing)
-        if os.environ.get("SCALPSCOPE_REQUIRE_BROWSER") == "1":
+        if REQUIRE_BROWSER.get():
             pytest.fail(f"SCALPSCOPE_REQUIRE_BROWSER=1 but {reason}")
         pytest.skip(f"{reason}; set SCALPSCOPE_REQUIRE_BROWSER=1 to fail instead")
     assert nginx is not None

@@ -7,7 +7,6 @@ fails under ``SCALPSCOPE_REQUIRE_BROWSER=1``.
 """
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 from tests.hardening.conftest import report
 from testing.live import CHROMIUM
+from testing.switches import REQUIRE_BROWSER
 
 KILLS = 5
 
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 def test_crash_test_survives_random_kills(tmp_path) -> None:
     browser = CHROMIUM.exists()
-    if not browser and os.environ.get("SCALPSCOPE_REQUIRE_BROWSER") == "1":
+    if not browser and REQUIRE_BROWSER.get():
         pytest.fail(f"SCALPSCOPE_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
     command = [sys.executable, str(REPO_ROOT / "scripts" / "crash_test.py"), "--kills", str(KILLS), "--seed", "7",
                "--max-seconds", "240", "--workdir", str(tmp_path)]
