@@ -65,4 +65,10 @@ def code_pepper(session: Session) -> bytes:
 
 def hash_code(session: Session, canonical_code: str) -> str:
     """Hex HMAC-SHA256 of a normalised code under this deployment's pepper."""
-    return hmac.new(code_pepper(session), canonical_code.encode(), hashlib.sha256).hexdigest()
+    return hash_with_pepper(code_pepper(session), canonical_code)
+
+
+def hash_with_pepper(pepper: bytes, canonical_code: str) -> str:
+    """Hex HMAC-SHA256 (64 characters) of a normalised code under ``pepper`` (from :func:`code_pepper`);
+    bulk writers read the pepper once and hash many codes with it."""
+    return hmac.new(pepper, canonical_code.encode(), hashlib.sha256).hexdigest()

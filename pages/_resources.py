@@ -21,40 +21,36 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
-from sqlalchemy.orm import Session
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from clinic.accounts import DEMO_PASSWORD, DEMO_USERNAME, ensure_demo_clinician
 from config import ConfigurationError, Setting, check_all
 from config import app as app_settings
 from db import audit
 from db import settings as db_settings
-from db.consultations import NewImage, NewPrediction
+from db.consultations import CONSENT_VERSION
 from db.engine import Database
-from db.errors import DatabaseError, DatabaseUnavailableError, MigrationRequiredError, ValidationError
+from db.errors import DatabaseError, DatabaseUnavailableError, MigrationRequiredError
 from db.models import utcnow
 from db.stats import Turnaround, turnaround
-from db.users import create_user, get_clinician
 from scalp_model import settings as model_settings
 from scalp_model.errors import ScalpScopeError, WeightsError
-from scalp_model.predictor import Analysis, Predictor
-from scalp_model.preprocess import decode_image, sanitized_bytes
+from scalp_model.predictor import Predictor
 from security.client import CLIENT_COOKIE, binding_of, client_address, session_reference
 from security.shared import shared_resource
 from security.text import plain
 
 log = logging.getLogger("scalpscope.app")
 
-# The consent text a patient accepts is versioned; change the version whenever the text changes.
-CONSENT_VERSION = "2026-11"
+# The consent a patient accepts (text and version: db.consultations.CONSENT_TEXT / CONSENT_VERSION).
+__all__ = ["CONSENT_VERSION", "DEMO_PASSWORD", "DEMO_USERNAME", "ensure_demo_clinician"]
 
 # The app's settings are registered in config/app.py (with the registry's one parser per kind).
 DEMO, SESSION_TIMEOUT_MIN = app_settings.DEMO, app_settings.SESSION_TIMEOUT_MIN
 OIDC_USERNAME_CLAIM, STUDY_ROOT = app_settings.OIDC_USERNAME_CLAIM, app_settings.STUDY_ROOT
 APP_SETTINGS: tuple[Setting, ...] = (DEMO, SESSION_TIMEOUT_MIN, OIDC_USERNAME_CLAIM, STUDY_ROOT)
 
-DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "demo-password-123"  # as documented in README.md
 USER_ERRORS = (ScalpScopeError, DatabaseError, ConfigurationError)
 _SETUP_ERRORS = (WeightsError, DatabaseUnavailableError, MigrationRequiredError, ConfigurationError)
 
@@ -139,18 +135,6 @@ def cached_turnaround(days: int | None = None) -> Turnaround:
     It reads every reviewed consultation in the window, so pages must not run it on every rerun.
     """
     return _turnaround(db_settings.default_database_url(), days)
-
-
-def ensure_demo_clinician(session: Session) -> None:
-    """Create the demo dermatologist once (idempotent; also when two processes race)."""
-    if get_clinician(session, DEMO_USERNAME) is not None:
-        return
-    try:
-        with session.begin_nested():
-            create_user(session, DEMO_USERNAME, DEMO_PASSWORD, is_demo=True)
-    except ValidationError:  # created by another process meanwhile
-        if get_clinician(session, DEMO_USERNAME) is None:
-            raise
 
 
 # --- the browser session -----------------------------------------------------------------------------
@@ -286,28 +270,3 @@ def friendly_errors(*, operator: bool = False, stop: bool = True) -> Iterator[No
         show_error(exc, operator=operator)
         if stop:
             st.stop()
-
-
-# --- adapters between scalp_model and db --------------------------------------------------------------
-def submission_records(data: bytes, analysis: Analysis, overlay_png: bytes | None,
-                       source: str) -> tuple[NewImage, NewPrediction]:
-    """One photo as ``db.consultations.submit_consultation`` stores it.
-
-    The stored picture is re-decoded at up to 2048 px for the dermatologist and re-encoded without any
-    metadata (EXIF, GPS); the model's output keeps its provenance (version, checkpoint sha256, timings).
-    """
-    stored = decode_image(data, working_size=2048)
-    jpeg, mime = sanitized_bytes(stored.image)
-    width, height = stored.image.size
-    decoded, prediction = analysis.decoded, analysis.prediction
-    # format, size, orientation, the embedded colour profile and its conversion to sRGB, tolerated repairs
-    capture = {"source": source, **decoded.capture(), "quality": analysis.quality.to_dict()}
-    image = NewImage(data=jpeg, mime=mime, width=width, height=height, capture=capture)
-    new_prediction = NewPrediction(
-        model_version=prediction.model_version, model_sha256=prediction.model_sha256,
-        p_psoriasis=prediction.p_psoriasis, threshold=prediction.threshold, temperature=prediction.temperature,
-        label=prediction.label, uncertain=prediction.uncertain, out_of_scope=prediction.out_of_scope,
-        latency_ms=round(sum(prediction.timings_ms.values()), 3), ood_score=prediction.ood_score,
-        overlay_png=overlay_png,
-    )
-    return image, new_prediction

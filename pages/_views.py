@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import streamlit as st
 
+from db.consultations import Estimate
 from db.triage import span_text
 from pages._wording import about_percent, threshold_percent
+from scalp_model.predictor import label_for
 
 LABELS = {
     "psoriasis": "Psoriasis",
@@ -69,25 +70,27 @@ OUT_OF_SCOPE_TEXT = ("This photo does not look like the scalp photos the model l
                      "for it; the dermatologist will look at the photo itself.")
 
 
-def verdict(prediction: Any) -> tuple[str, str]:
+def verdict(prediction: Estimate) -> tuple[str, str]:
     """(kind, sentence) for a patient: kind is 'warning' when the estimate should not be leaned on.
 
-    ``prediction`` is a ``scalp_model`` Prediction or a stored ``db`` prediction (same field names). The
-    words follow the service's decision rule, as the bar shows it: P(psoriasis) against the referral
+    ``prediction`` is a ``scalp_model`` Prediction or a stored ``db`` prediction (both
+    ``db.consultations.Estimate``). The words follow the service's decision rule
+    (``scalp_model.predictor.label_for``), as the bar shows it: P(psoriasis) against the referral
     threshold (not against 50 %), "too close to call" inside the uncertain band, and no estimate at all
     for an out-of-scope photo.
     """
     if prediction.out_of_scope:
         return "warning", OUT_OF_SCOPE_TEXT
     p, threshold = prediction.p_psoriasis, prediction.threshold
+    flagged = label_for(p, threshold) == "psoriasis"
     estimate = (f"The model's estimate for psoriasis, {about_percent(p)}, is "
-                f"{'above' if p >= threshold else 'below'} the service's referral threshold of "
+                f"{'above' if flagged else 'below'} the service's referral threshold of "
                 f"{threshold_percent(threshold)}")
     if prediction.uncertain:
         return "warning", (f"{estimate}, but too close to it to call: the model could not clearly tell the two "
                            "conditions apart on this photo. That is often the case with these two conditions; "
                            "the dermatologist will decide.")
-    if p >= threshold:
+    if flagged:
         return "info", (f"{estimate}: the service flags this photo as **possible psoriasis** for the "
                         "dermatologist. This is not a diagnosis: a dermatologist will review your photos.")
     return "info", (f"{estimate}: the photo is closer to the **seborrheic dermatitis** photos the model learnt "
@@ -98,7 +101,7 @@ def show_verdict(kind: str, text: str) -> None:
     (st.warning if kind == "warning" else st.info)(text)
 
 
-def show_estimate(prediction: Any) -> None:
+def show_estimate(prediction: Estimate) -> None:
     """The bar and the verdict from one decision rule; an out-of-scope photo gets the warning *instead*."""
     if prediction.out_of_scope:
         show_verdict(*verdict(prediction))

@@ -1,7 +1,7 @@
 """My consultation: a patient enters the access code and reads the status or the dermatologist's conclusion."""
 import streamlit as st
 
-from db.consultations import lookup_by_code
+from clinic.cases import follow_up
 from db.errors import UnknownAccessCodeError
 from pages import _report as report
 from pages import _resources as res
@@ -18,8 +18,7 @@ with st.form("lookup", clear_on_submit=False):  # the code stays in the field: a
 
 if looked_up:
     with res.friendly_errors():
-        with res.get_database().begin() as session:
-            view = lookup_by_code(session, code)
+        view = follow_up(res.get_database(), code)
     if view is None:
         st.error(UnknownAccessCodeError.default_message, icon=":material/search_off:")
         st.stop()

@@ -3,10 +3,12 @@ import functools
 import hashlib
 
 import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
 
+from clinic.photos import Photo, read_photo
+from clinic.submit import Submitted, submit_consultation
 from db.consultations import (
     AGE_BANDS,
+    CONSENT_TEXT,
     DURATIONS,
     ITCH_LEVELS,
     MAX_FREE_TEXT,
@@ -14,14 +16,10 @@ from db.consultations import (
     SCALP_SITE_SEPARATOR,
     SCALP_SITES,
     SEXES,
-    submit_consultation,
 )
 from db.models import utcnow
 from scalp_model import settings as model_settings
 from scalp_model.errors import ScalpScopeError
-from scalp_model.predictor import Analysis, Predictor
-from scalp_model.preprocess import decode_image
-from scalp_model.quality import assess_quality
 from pages import _draft as draft
 from pages import _report as report
 from pages import _resources as res
@@ -36,30 +34,21 @@ MAX_PHOTOS = 3
 PHOTO_TYPES = ["jpg", "jpeg", "png", "heic", "heif", "webp",
                "image/jpeg", "image/png", "image/heic", "image/heif", "image/webp"]
 SOURCES = {"phone": "Phone or camera", "dermoscope": "Dermoscope"}
-CONSENT_TEXT = (
-    "- Your answers and photos are sent to the ScalpScope dermatology service and stored securely. "
-    "Location and camera data are removed from the photos before storage.\n"
-    "- A computer model gives an estimate right away. It is **not a diagnosis**; a dermatologist reviews "
-    "every consultation.\n"
-    "- You receive an access code, shown only once. Anyone with the code can read the conclusion.\n"
-    "- With your consent, reviewed photos without your name may be used to improve the model.\n"
-    "- This service is **not for emergencies**."
-)
 PHOTO_ADVICE = ("**For a useful photo**\n- part the hair so the affected skin is visible\n"
                 "- use daylight or a bright room, no flash\n- hold steady and tap the screen to focus\n"
                 "- fill the frame with the scalp, one area per photo, no face")
 
 
-def check_photos(photos: list[tuple[str, bytes, str]]) -> list:
-    """Decoded picture and quality report (or the error) of each photo, in order; reruns do not decode again."""
+def check_photos(photos: list[tuple[str, bytes, str]]) -> list[Photo | ScalpScopeError]:
+    """Each photo read once (clinic.photos.read_photo: both copies and the quality report) or its error, in
+    order; reruns and the submission reuse it, so a photo is decoded once."""
     previous = st.session_state.get("nc_checked", {})
-    keys = [hashlib.sha256(data).hexdigest() for _, data, _ in photos]
+    keys = [f"{hashlib.sha256(data).hexdigest()}:{origin}" for _, data, origin in photos]
     checked = {}
-    for key, (_, data, _) in zip(keys, photos):
+    for key, (_, data, origin) in zip(keys, photos):
         if key not in previous:
             try:
-                decoded = decode_image(data)
-                previous[key] = (decoded, assess_quality(decoded.image, decoded.original_size))
+                previous[key] = read_photo(data, origin)
             except ScalpScopeError as exc:
                 previous[key] = exc
         checked[key] = previous[key]
@@ -104,10 +93,9 @@ def photos_from_state() -> list[tuple[str, bytes, str]]:
     return photos
 
 
-def usable_photos(photos: list[tuple[str, bytes, str]], checked: list) -> list[tuple]:
-    """(bytes, origin, decoded, quality) of the photos that could be read (``checked``: from check_photos)."""
-    return [(data, origin, *result) for (_, data, origin), result in zip(photos, checked)
-            if not isinstance(result, ScalpScopeError)]
+def usable_photos(photos: list[tuple[str, bytes, str]], checked: list) -> list[Photo]:
+    """The photos that could be read (``checked``: from check_photos), in order."""
+    return [result for result in checked if isinstance(result, Photo)]
 
 
 def problems_before_submit(consent: bool, sizes: list[int], usable: list) -> list[str]:
@@ -124,19 +112,6 @@ def problems_before_submit(consent: bool, sizes: list[int], usable: list) -> lis
         elif len(usable) < len(sizes):
             problems.append("remove the photos that cannot be read")
     return problems
-
-
-def analyse(usable: list[tuple], progress: DeltaGenerator) -> tuple[list[Analysis], list[tuple], Predictor]:
-    """Prediction, map and storable records of each usable photo, with progress on the page."""
-    predictor = res.get_predictor()
-    analyses, records = [], []
-    for index, (data, origin, decoded, quality) in enumerate(usable):
-        progress.progress(index / (len(usable) + 1), text=f"Analysing photo {index + 1} of {len(usable)}…")
-        analysis = Analysis(decoded, quality, predictor.predict(decoded.image))
-        analyses.append(analysis)
-        records.append(res.submission_records(data, analysis, analysis.overlay_png(), origin))
-    progress.progress(len(usable) / (len(usable) + 1), text="Saving your consultation…")
-    return analyses, records, predictor
 
 
 def submit_now() -> None:
@@ -162,36 +137,38 @@ def submit_now() -> None:
     status = st.empty()
     with res.friendly_errors(stop=False):
         try:
-            analyses, records, predictor = analyse(usable, status.progress(0.0, text="Analysing your photos…"))
-            with res.get_database().begin() as session:
-                _, code = submit_consultation(session, history, res.CONSENT_VERSION,
-                                              [image for image, _ in records],
-                                              [prediction for _, prediction in records], is_demo=res.demo_mode(),
-                                              submission=submission)
-            outbox["result"] = result_of(code, analyses, records, predictor, history)  # no Streamlit call between
+            bar = status.progress(0.0, text="Analysing your photos…")
+
+            def progress(done: int, total: int) -> None:
+                bar.progress(done / (total + 1), text=f"Analysing photo {done + 1} of {total}…" if done < total
+                             else "Saving your consultation…")
+
+            submitted = submit_consultation(history, usable, res.CONSENT_VERSION, database=res.get_database(),
+                                            predictor=res.get_predictor(), is_demo=res.demo_mode(),
+                                            submission=submission, progress=progress)
+            outbox["result"] = result_of(submitted, history)  # no Streamlit call between
         finally:
             outbox.pop(draft.SAVING, None)  # first: the next line is a Streamlit call, where a stopped run ends
             status.empty()
 
 
-def result_of(code: str, analyses: list[Analysis], records: list[tuple], predictor: Predictor,
-              history: dict) -> dict:
+def result_of(submitted: Submitted, history: dict) -> dict:
     """What show_results shows of a stored consultation (plain Python: no Streamlit call)."""
-    created = utcnow()
+    created, code = utcnow(), submitted.code
     return {
-        "code": code, "analyses": analyses, "pdf_name": report.summary_filename(created),
+        "code": code, "analyses": list(submitted.analyses), "pdf_name": report.summary_filename(created),
         # Built after the results are on screen (see show_results), once.
         "make_pdf": functools.partial(
-            report.summary_pdf, created=created, access_code=code, model_version=predictor.version,
+            report.summary_pdf, created=created, access_code=code, model_version=submitted.model_version,
             consent_version=res.CONSENT_VERSION,
             history={"Age": history["age_band"], "Sex": history["sex"], "Duration": history["duration"],
                      "Itch": history["itch"], "Scalp site": history["scalp_site"],
                      "Treatments tried": history["previous_treatment"],
                      "Photos taken with": SOURCES[history["image_source"]],
                      "In your words": history.get("free_text")},
-            photos=[report.PhotoSummary(image.data, prediction.overlay_png, prediction.p_psoriasis,
-                                        views.verdict(prediction)[1], prediction.out_of_scope)
-                    for image, prediction in records]),
+            photos=[report.PhotoSummary(image.data, image.overlay_png, analysis.prediction.p_psoriasis,
+                                        views.verdict(analysis.prediction)[1], analysis.prediction.out_of_scope)
+                    for image, analysis in zip(submitted.images, submitted.analyses)]),
     }
 
 
@@ -281,7 +258,7 @@ for index, ((name, _, _), result) in enumerate(zip(photos, checked)):
             st.markdown(f"**{plain(name)}**")
             res.show_error(result)
             continue
-        decoded, quality = result
+        decoded, quality = result.decoded, result.quality
         thumbnail, feedback = st.columns([1, 3])
         thumbnail.image(decoded.image, width=160)
         feedback.markdown(f"**{plain(name)}** · {decoded.original_size[0]}×{decoded.original_size[1]} px")

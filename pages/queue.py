@@ -9,8 +9,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from db.consultations import (QueueCursor, find_by_public_id, list_queue, progress_text, queue_counts,
-                              record_queue_view)
+from clinic import cases
+from clinic.cases import QueueFilter
+from db.consultations import progress_text
 from db.models import Status, utcnow
 from pages import _auth as auth
 from pages import _resources as res
@@ -32,14 +33,15 @@ def first_page() -> None:
 
 def open_review(public_id: str) -> None:
     st.session_state["review_public_id"] = public_id
+    st.session_state["review_queue"] = queue_filter  # "Save and next" stays in this filtered queue
     st.switch_page("pages/review.py")
 
 
 clinician = auth.require_clinician()
 st.title("Review queue")
 now = utcnow()
-with res.friendly_errors(operator=True), res.get_database().session() as session:
-    counts = queue_counts(session)
+with res.friendly_errors(operator=True):
+    counts = cases.queue_counts(res.get_database())
 for column, status in zip(st.columns(len(Status)), Status):
     column.metric(views.STATUS_SHORT[status], counts[status])
 
@@ -51,10 +53,10 @@ out_of_scope_only = filters[2].toggle("Out of scope only", key="q_out_of_scope",
 wait = filters[3].selectbox("Waiting at least", list(WAITS), key="q_wait", on_change=first_page)
 
 cursors: list[str] = st.session_state.setdefault("queue_cursors", [])
-with res.friendly_errors(operator=True), res.get_database().session() as session:
-    page = list_queue(session, statuses=statuses or list(Status), uncertain_only=uncertain_only,
-                      out_of_scope_only=out_of_scope_only, min_wait=WAITS[wait], limit=PAGE_SIZE,
-                      after=QueueCursor.decode(cursors[-1]) if cursors else None, now=now)
+queue_filter = QueueFilter(tuple(statuses), uncertain_only, out_of_scope_only, WAITS[wait])
+with res.friendly_errors(operator=True):
+    page = cases.queue_page(res.get_database(), queue_filter, limit=PAGE_SIZE,
+                            after=cursors[-1] if cursors else None, now=now)
     # Values, not text, so that every column sorts by its value; finished cases show when and by whom
     # they were reviewed instead of a waiting time that keeps growing.
     rows = [{"#": len(cursors) * PAGE_SIZE + rank, "Why here": progress_text(c, now),
@@ -69,12 +71,12 @@ with res.friendly_errors(operator=True), res.get_database().session() as session
 
 
 def audit_listing() -> None:
-    with res.friendly_errors(operator=True), res.get_database().begin() as session:
-        record_queue_view(session, clinician, page=len(cursors) + 1, rows=len(rows))
+    with res.friendly_errors(operator=True):
+        cases.record_queue_view(res.get_database(), clinician, page=len(cursors) + 1, rows=len(rows))
 
 
 seen.audit_once(("queue", len(cursors) + 1, tuple(r["Consultation"] for r in rows)), audit_listing)
-waiting = [c.public_id for c in page.items if c.status == Status.SUBMITTED]
+waiting = cases.waiting_ids(page.items)
 
 if not rows:
     st.info("Nothing in the queue matches these filters.", icon=":material/inbox:")
@@ -110,8 +112,8 @@ st.subheader("Find a consultation")
 query = st.text_input("Consultation id (or its first characters)", key="q_find", max_chars=32,
                       placeholder="e.g. the id in a colleague's message")
 if query.strip():
-    with res.friendly_errors(operator=True, stop=False), res.get_database().session() as session:
-        found = find_by_public_id(session, query)
+    with res.friendly_errors(operator=True, stop=False):
+        found = cases.find_cases(res.get_database(), query)
         if not found:
             st.info("No consultation has an id starting with that.", icon=":material/search_off:")
         for match in found:

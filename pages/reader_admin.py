@@ -2,15 +2,13 @@
 import pandas as pd
 import streamlit as st
 
+from clinic import study as studies_app
 from db.models import StudySource
 from db.reader_study import (
     MAX_CASES,
     count_labelled_consultations,
-    create_study,
     invite_readers,
-    labelled_consultation_images,
     list_studies,
-    record_folder_refused,
 )
 from db.users import list_clinicians
 from pages import _resources as res
@@ -81,28 +79,24 @@ def create_from_form() -> None:
     with res.friendly_errors(operator=True, stop=False):
         if source == StudySource.FOLDER:
             try:
-                real_folder, items, read_problems = study.folder_images(
-                    folder, res.study_root(), int(float(model_settings.MAX_UPLOAD_MB.get()) * 2**20))
+                real_folder, items, read_problems = studies_app.folder_candidates(
+                    res.get_database(), admin, folder, res.study_root(),
+                    int(float(model_settings.MAX_UPLOAD_MB.get()) * 2**20))
             except FolderRefused as exc:
-                with res.get_database().begin() as session:
-                    record_folder_refused(session, admin, folder)
                 slot.empty()
                 st.error(plain(exc))
                 return
         else:
-            with res.get_database().begin() as session:
-                items = labelled_consultation_images(session, include_demo=include_demo, limit=limit or None,
-                                                     seed=None if seed is None else int(seed))
+            items = studies_app.consultation_candidates(res.get_database(), include_demo=include_demo,
+                                                        limit=limit or None, seed=None if seed is None else int(seed))
         predictor = res.get_predictor()
-        cases, problems = study.build_cases(
+        cases, problems = studies_app.build_study_cases(
             items, predictor, lambda done, total: bar.progress(done / max(total, 1),
                                                                text=f"The model reads case {done} of {total}…"))
         problems = read_problems + problems
-        with res.get_database().begin() as session:
-            created = create_study(session, admin, name, cases, readers, source=source,
-                                   model_version=predictor.version, model_sha256=predictor.sha256,
-                                   threshold=predictor.meta.threshold, seed=None if seed is None else int(seed),
-                                   washout_days=float(washout), folder=None if real_folder is None else str(real_folder))
+        created = studies_app.create_study(res.get_database(), admin, name, cases, readers, source=source,
+                                           predictor=predictor, seed=None if seed is None else int(seed),
+                                           washout_days=float(washout), folder=real_folder)
     slot.empty()
     if created is None:  # the error is on screen (friendly_errors)
         return

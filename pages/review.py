@@ -2,7 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from db.consultations import claim, get_consultation_for_clinician, list_queue, progress_text, record_review
+from clinic.cases import QueueFilter, open_case, save_review
+from db.consultations import progress_text
 from db.models import Diagnosis, Status, utcnow
 from pages import _auth as auth
 from pages import _resources as res
@@ -25,8 +26,8 @@ if not public_id:
 # Loaded (and audited as a view) once per opening, not on every widget change.
 c = st.session_state.get("review_loaded")
 if c is None or c.public_id != public_id:
-    with res.friendly_errors(operator=True), res.get_database().begin() as session:
-        c = get_consultation_for_clinician(session, public_id, clinician)
+    with res.friendly_errors(operator=True):
+        c = open_case(res.get_database(), public_id, clinician)
     st.session_state["review_loaded"] = c
 
 st.title(f"Consultation {c.public_id}")
@@ -99,15 +100,15 @@ if save or save_next:
         side_column.error("Choose a diagnosis before saving.")
         st.stop()
     del st.session_state["review_loaded"]  # reload after saving or after a failed save (e.g. claimed meanwhile)
-    with res.friendly_errors(operator=True), res.get_database().begin() as session:
-        if c.status == Status.SUBMITTED:
-            claim(session, c.id, clinician)
-        record_review(session, c.id, clinician, diagnosis, notes.strip(), AGREES.get(agrees))
-        following = list_queue(session, statuses=[Status.SUBMITTED], limit=1).items if save_next else []
+    # "Save and next" stays in the queue the case was opened from (its filters: pages/queue.py).
+    queue = st.session_state.get("review_queue", QueueFilter()) if save_next else None
+    with res.friendly_errors(operator=True):
+        saved = save_review(res.get_database(), c, clinician, diagnosis, notes, AGREES.get(agrees), next_in=queue)
     st.session_state["review_notice"] = f"Review of {c.public_id} saved."
-    if save_next and following:
-        st.session_state["review_public_id"] = following[0].public_id
+    if save_next and saved.next_public_id:
+        st.session_state["review_public_id"] = saved.next_public_id
     elif save_next:
         del st.session_state["review_public_id"]
-        st.session_state["review_notice"] += " No consultation is waiting."
+        st.session_state["review_notice"] += " No consultation is waiting" + (
+            " in this queue." if queue != QueueFilter() else ".")
     st.rerun()

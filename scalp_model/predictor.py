@@ -31,6 +31,12 @@ from .preprocess import DecodedImage, decode_image, model_input
 from .quality import QualityReport, assess_quality
 
 
+def label_for(p_psoriasis: float, threshold: float) -> str:
+    """The service's one decision rule: "psoriasis" when P(psoriasis) (0..1) is at or above the operating
+    threshold (0..1, the checkpoint's), else "seborrheic_dermatitis". Every label and verdict comes from here."""
+    return "psoriasis" if p_psoriasis >= threshold else "seborrheic_dermatitis"
+
+
 def resolve_device(requested: str | None = None) -> torch.device:
     """CUDA, then Apple MPS, then CPU; ``SCALPSCOPE_DEVICE`` (or ``requested``) overrides."""
     choice = (requested or settings.DEVICE.get() or "auto").lower()
@@ -213,7 +219,7 @@ class Predictor:
 
     def _result(self, p: float, maps: np.ndarray, ood_score: float | None) -> Prediction:
         m = self.meta
-        label = "psoriasis" if p >= m.threshold else "seborrheic_dermatitis"
+        label = label_for(p, m.threshold)
         cam = scale_map(maps[m.class_names.index(label)], m.input_size)
         out_of_scope = bool(ood_score is not None and m.ood_threshold is not None and ood_score > m.ood_threshold)
         return Prediction(

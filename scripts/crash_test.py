@@ -5,7 +5,7 @@ Two writers share one temporary SQLite file, as in production:
 * ``streamlit run app.py`` on a free 127.0.0.1 port, fed by a headless Chromium that submits consultations
   through the New consultation page (``--browser-driver``), and
 * a driver process (``--writer``) that submits consultations and reviews through the very functions the
-  pages call (``decode_image``, the predictor, ``submission_records``, ``submit_consultation``, ``claim``,
+  pages call (``clinic.read_photo``, ``clinic.submit.analyse``, ``db.consultations.submit_consultation``, ``claim``,
   ``record_review``), announcing each transaction from inside it so that it can be killed mid-way.
 
 Each round kills one of them with SIGKILL (alternately the driver, inside a transaction, and the server,
@@ -62,10 +62,9 @@ def run_writer(seed: int) -> None:
     and loading the model take, so every round can afford a kill. The forked child never touches torch;
     it opens its own database connections and writes until it is killed.
     """
-    from pages import _resources as res
-    from scalp_model.predictor import Analysis, Predictor
-    from scalp_model.preprocess import decode_image
-    from scalp_model.quality import assess_quality
+    from clinic.photos import read_photo
+    from clinic.submit import analyse
+    from scalp_model.predictor import Predictor
     from testing.factories import image_bytes
 
     # Eager torch: no ONNX export to verify at start-up; the engine does not matter to the database.
@@ -73,10 +72,8 @@ def run_writer(seed: int) -> None:
     records = []
     for index in range(WRITER_PHOTOS):
         data = image_bytes("JPEG", *WRITER_PHOTO_SIZE, seed=seed * 100 + index, quality=95)
-        decoded = decode_image(data)
-        analysis = Analysis(decoded, assess_quality(decoded.image, decoded.original_size),
-                            predictor.predict(decoded.image))
-        records.append(res.submission_records(data, analysis, analysis.overlay_png(), "upload"))
+        analyses, images = analyse([read_photo(data)], predictor)
+        records.append((images[0], analyses[0].prediction))
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     say("ready")
     for generation, _ in enumerate(sys.stdin):

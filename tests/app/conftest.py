@@ -19,14 +19,15 @@ from PIL import Image
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from db.consultations import NewImage, NewPrediction, submit_consultation
+from db.consultations import NewImage, submit_consultation
 from db.engine import Database
 from db.users import create_user
 from pages import _resources as res
 from scalp_model.checkpoint import ModelMeta
-from scalp_model.predictor import Prediction
+from scalp_model.predictor import Prediction, label_for
 from scalp_model.preprocess import sanitized_bytes
 from tests.conftest import REPO_ROOT
+from tests.db.builders import model_output
 from testing.pages import shown_access_code  # noqa: F401 - re-exported for the page tests
 from tests.factories import photo_array
 
@@ -135,9 +136,8 @@ def seed_consultation(database: Database, *, p: float = 0.7, uncertain: bool = F
     with database.begin() as session:
         consultation, code = submit_consultation(
             session, {"image_source": "phone", "age_band": "18–39", "free_text": free_text}, res.CONSENT_VERSION,
-            [NewImage(jpeg, mime, 64, 48)] * images,
-            [NewPrediction("seed-1", "0" * 64, p, 0.5, 1.0, "psoriasis" if p >= 0.5 else "seborrheic_dermatitis",
-                           uncertain, out_of_scope, 3.0, overlay_png=overlay.getvalue())] * images,
+            [NewImage(jpeg, mime, 64, 48, overlay_png=overlay.getvalue())] * images,
+            [model_output("seed-1", "0" * 64, p, 0.5, 1.0, label_for(p, 0.5), uncertain, out_of_scope, 3.0)] * images,
         )
         return consultation.public_id, code
 

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pandas as pd
 from PIL import Image
 
-from db.consultations import NewImage, NewPrediction, claim, record_review, submit_consultation
+from db.consultations import NewImage, claim, record_review, submit_consultation
 from db.models import utcnow
 from pages import _resources as res
+from scalp_model.predictor import label_for
 from scalp_model.preprocess import sanitized_bytes
 from tests.app.conftest import (  # noqa: F401  (fixtures)
     _fast_password_hashing,
@@ -22,6 +23,7 @@ from tests.app.conftest import (  # noqa: F401  (fixtures)
     sign_in,
     texts,
 )
+from tests.db.builders import model_output
 from tests.factories import photo_array
 
 
@@ -31,8 +33,8 @@ def submitted(database, *, age: timedelta, p: float, itch: str | None = None, un
     with database.begin() as session:
         consultation, _ = submit_consultation(
             session, {"image_source": "phone", "itch": itch}, res.CONSENT_VERSION, [NewImage(jpeg, mime, 64, 48)],
-            [NewPrediction("seed-1", "0" * 64, p, 0.5, 1.0, "psoriasis" if p >= 0.5 else "seborrheic_dermatitis",
-                           uncertain, False, 3.0)], now=utcnow() - age)
+            [model_output("seed-1", "0" * 64, p, 0.5, 1.0, label_for(p, 0.5), uncertain, False, 3.0)],
+            now=utcnow() - age)
         return consultation.id, consultation.public_id
 
 

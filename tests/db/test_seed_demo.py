@@ -14,7 +14,6 @@ from sqlalchemy.orm import selectinload
 from db.__main__ import main
 from db.consultations import (
     OPEN_STATUSES,
-    NewPrediction,
     claim,
     compute_triage,
     list_queue,
@@ -79,21 +78,7 @@ def test_counts_flags_and_consistency(seeded: tuple[Database, SeedSummary]) -> N
             assert all(p is not None and p.overlay_png for p in predictions)
             assert all(image.data[:2] == b"\xff\xd8" and image.size_bytes == len(image.data) for image in c.images)
             triage = compute_triage(
-                [
-                    NewPrediction(
-                        p.model_version,
-                        p.model_sha256,
-                        p.p_psoriasis,
-                        p.threshold,
-                        p.temperature,
-                        p.label,
-                        p.uncertain,
-                        p.out_of_scope,
-                        p.latency_ms,
-                    )
-                    for p in predictions
-                    if p is not None
-                ],
+                [p for p in predictions if p is not None],  # the stored rows are Estimates too
                 created_at=c.created_at,
                 itch=c.itch,
             )

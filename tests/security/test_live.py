@@ -32,7 +32,7 @@ import pytest
 from PIL import Image
 
 from db.audit import list_events
-from db.consultations import NewImage, NewPrediction, submit_consultation
+from db.consultations import NewImage, submit_consultation
 from db.engine import Database
 from db.reader_study import create_study
 from db.users import create_user
@@ -40,6 +40,7 @@ from deploy.render_nginx import write as write_nginx
 from security.client import CLIENT_COOKIE
 from tests.app.browser import CLINICIAN_ENTRY, STEP_TIMEOUT_MS, free_port, give_consent, launch_chromium, nav, \
     require_chromium, sign_in
+from tests.db.builders import model_output
 from tests.deploy.cluster import nginx_binary
 from tests.factories import image_bytes, photo_array
 from tests.reader.builders import new_cases
@@ -80,7 +81,7 @@ def live(tmp_path_factory, tiny_checkpoint) -> Iterator[Live]:
         consultation, _ = submit_consultation(
             s, {"image_source": "phone", "previous_treatment": PAYLOADS[2], "free_text": PAYLOADS[1]}, "2026-11",
             [NewImage(picture.getvalue(), "image/jpeg", 64, 48)],
-            [NewPrediction("seed-1", "0" * 64, 0.7, 0.5, 1.0, "psoriasis", False, False, 3.0)])
+            [model_output("seed-1", "0" * 64, 0.7, 0.5, 1.0, "psoriasis", False, False, 3.0)])
         public_id = consultation.public_id
         create_study(s, admin, PAYLOADS[0], new_cases(["psoriasis", "seborrheic_dermatitis"]), [admin.id],
                      source="folder", model_version="m", model_sha256="0" * 64, threshold=0.5, seed=1)

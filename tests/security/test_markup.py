@@ -13,7 +13,7 @@ import re
 import pytest
 from PIL import Image
 
-from db.consultations import NewImage, NewPrediction, submit_consultation
+from db.consultations import NewImage, submit_consultation
 from db.reader_study import create_study
 from db.users import create_user
 from pages import _resources as res
@@ -29,6 +29,7 @@ from tests.app.conftest import (  # noqa: F401  (fixtures)
     fake_predictor,
     sign_in,
 )
+from tests.db.builders import model_output
 from tests.factories import image_bytes, photo_array
 from tests.reader.builders import new_cases
 from tests.security.payloads import ACTIVE, PAYLOADS
@@ -68,7 +69,7 @@ def submit_with_history(database, **history) -> str:
         consultation, _ = submit_consultation(
             session, {"image_source": "phone", **history}, res.CONSENT_VERSION,
             [NewImage(buffer.getvalue(), "image/jpeg", 64, 48)],
-            [NewPrediction("seed-1", "0" * 64, 0.7, 0.5, 1.0, "psoriasis", False, False, 3.0)],
+            [model_output("seed-1", "0" * 64, 0.7, 0.5, 1.0, "psoriasis", False, False, 3.0)],
         )
         return consultation.public_id
 

@@ -1,0 +1,76 @@
+"""A patient's submission end to end: photos → quality, prediction, map, out-of-scope → stored and audited in
+one unit of work. No Streamlit here; the New consultation page calls :func:`submit_consultation`."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from db import consultations
+from db.consultations import NewImage, PatientHistory, Submission
+from db.engine import Database
+from scalp_model.predictor import Analysis, Predictor
+
+from clinic.photos import Photo, read_photo
+
+Progress = Callable[[int, int], None]  # (photos done, photos in all), before each photo and once at the end
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Raw bytes as the browser sent them; ``origin`` is "upload" or "camera"."""
+
+    data: bytes
+    origin: str = "upload"
+
+
+@dataclass(frozen=True, eq=False)
+class Submitted:
+    """What the patient is shown once: the access code, the stored consultation's public id and, per photo
+    in the order sent, the analysis (working copy, quality, prediction) and its stored copy and map."""
+
+    code: str
+    public_id: str
+    model_version: str
+    analyses: tuple[Analysis, ...]
+    images: tuple[NewImage, ...]
+
+
+def analyse(photos: Sequence[Photo], predictor: Predictor, progress: Progress | None = None
+            ) -> tuple[list[Analysis], list[NewImage]]:
+    """The model's output and map of each photo (one forward pass each) and the image records to store."""
+    analyses, images = [], []
+    for index, photo in enumerate(photos):
+        if progress is not None:
+            progress(index, len(photos))
+        analysis = Analysis(photo.decoded, photo.quality, predictor.predict(photo.decoded.image))
+        width, height = photo.stored_size
+        images.append(NewImage(photo.stored, photo.stored_mime, width, height, photo.capture(),
+                               overlay_png=analysis.overlay_png()))
+        analyses.append(analysis)
+    return analyses, images
+
+
+def submit_consultation(history: PatientHistory | Mapping[str, Any], uploads: Sequence[Photo | Upload],
+                        consent_version: str, *, database: Database, predictor: Predictor,
+                        is_demo: bool = False, submission: Submission | None = None,
+                        progress: Progress | None = None) -> Submitted:
+    """Read, analyse, store and audit one consultation; return what the patient sees once.
+
+    ``uploads``: photos already read for the form's preview (:func:`clinic.photos.read_photo`, not decoded
+    again) or raw :class:`Upload` bytes (decoded here, once each). Storing and the ``consultation.submit``
+    audit row are one transaction: on any error nothing is stored. With ``submission`` (the form's key and
+    code) a repeated or interrupted submit returns the consultation already stored, with the same code.
+    Raises ``ScalpScopeError`` for an unreadable photo, ``db.errors.ValidationError`` for answers outside
+    the form's lists, ``db.errors.DatabaseError`` subclasses when the database refuses.
+    """
+    photos = [item if isinstance(item, Photo) else read_photo(item.data, item.origin) for item in uploads]
+    analyses, images = analyse(photos, predictor, progress)
+    if progress is not None:
+        progress(len(photos), len(photos))
+    with database.begin() as session:
+        consultation, code = consultations.submit_consultation(
+            session, history, consent_version, images, [a.prediction for a in analyses],
+            is_demo=is_demo, submission=submission)
+        public_id = consultation.public_id
+    return Submitted(code, public_id, predictor.version, tuple(analyses), tuple(images))

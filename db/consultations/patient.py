@@ -1,0 +1,63 @@
+"""The patient's view of a consultation, found by access code (audited, never the code itself)."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from db import audit
+from db.codes import hash_code, normalise_code
+from db.models import Consultation, Status
+
+@dataclass(frozen=True)
+class PatientView:
+    """All a patient sees: the status, their own photos and free text, and once reviewed the clinician's
+    diagnosis, notes and the review's date (never the clinician's name)."""
+
+    status: str
+    diagnosis: str | None = None
+    notes: str | None = None
+    reviewed_at: datetime | None = None
+    submitted_at: datetime | None = None
+    photos: tuple[bytes, ...] = ()  # the stored copies (no metadata), in the order sent
+    free_text: str | None = None
+
+
+def lookup_by_code(session: Session, code: str) -> PatientView | None:
+    """The patient's view for an access code, or None for any code that matches nothing.
+
+    The hash is looked up through its unique index and then compared in constant time; the audit
+    event records only whether something was found, never the code.
+    """
+    canonical = normalise_code(code)
+    consultation = None
+    if canonical is not None:
+        digest = hash_code(session, canonical)
+        found = session.scalar(
+            select(Consultation)
+            .where(Consultation.access_code_hash == digest)
+            .options(selectinload(Consultation.reviews), selectinload(Consultation.images))
+        )
+        if found is not None and hmac.compare_digest(found.access_code_hash, digest):
+            consultation = found
+    audit.record(
+        session,
+        audit.PATIENT,
+        "patient.lookup",
+        consultation_id=consultation.id if consultation else None,
+        detail={"found": consultation is not None},
+    )
+    if consultation is None:
+        return None
+    review = consultation.latest_review
+    mine = {"submitted_at": consultation.created_at, "free_text": consultation.free_text,
+            "photos": tuple(bytes(i.data) for i in sorted(consultation.images, key=lambda i: i.position))}
+    if consultation.status in (Status.REVIEWED, Status.CLOSED) and review is not None:
+        return PatientView(consultation.status, review.diagnosis, review.notes,
+                           reviewed_at=consultation.reviewed_at or review.created_at, **mine)
+    return PatientView(consultation.status, **mine)
+

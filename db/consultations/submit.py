@@ -1,0 +1,233 @@
+"""Submission: validate, compute the queue's triage, store a consultation with its images and the model's
+output, audit it, in the caller's unit of work; idempotent per form (``Submission``, migration 0004)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db import audit
+from db import triage as triage_rules
+from db.codes import hash_code, issue_code, new_access_code, normalise_code
+from db.consultations.inputs import (
+    AGE_BANDS,
+    DURATIONS,
+    ITCH_LEVELS,
+    MAX_CONSENT_VERSION,
+    MAX_FREE_TEXT,
+    MAX_IMAGES,
+    MAX_TREATMENT,
+    MIME_EXTENSIONS,
+    SCALP_SITE_SEPARATOR,
+    SCALP_SITES,
+    SEXES,
+    Estimate,
+    ModelOutput,
+    NewImage,
+    PatientHistory,
+)
+from db.errors import ValidationError
+from db.models import Consultation, ConsultImage, ImageSource, Prediction, Status, utcnow
+from db.validation import check_choice, check_choices, check_text
+
+@dataclass(frozen=True)
+class Triage:
+    """The queue rule (:mod:`db.triage`), computed once at submit.
+
+    ``priority`` is minus the minute the case is due: submit time + a target turnaround of 72 hours,
+    48 if any image is uncertain (or has no prediction), 24 if any is out of scope or the itch is severe.
+    The queue is ordered by priority descending (due first), then by submit time, then by id.
+    ``max_p_psoriasis`` is kept for display; it does not order the queue.
+    """
+
+    priority: int
+    max_p_psoriasis: float | None
+    any_uncertain: bool
+    any_out_of_scope: bool
+
+
+def compute_triage(predictions: Sequence[Estimate | None], *, created_at: datetime | None = None,
+                   itch: str | None = None) -> Triage:
+    """The triage of a case submitted at ``created_at`` (default now) with these predictions and itch."""
+    present = [p for p in predictions if p is not None]
+    any_out_of_scope = any(p.out_of_scope for p in present)
+    any_uncertain = any(p.uncertain for p in present) or len(present) < len(predictions)
+    max_p = max((p.p_psoriasis for p in present), default=None)
+    flags = triage_rules.Flags(any_out_of_scope, any_uncertain, itch == "severe")
+    return Triage(triage_rules.priority_key(created_at or utcnow(), flags), max_p, any_uncertain, any_out_of_scope)
+
+
+# --- submit ----------------------------------------------------------------------------------------
+def new_public_id() -> str:
+    """A random 96-bit id for URLs and exports; it never starts with '-' or '_' (a leading '-' reads as a
+    formula in a spreadsheet and as an option on a command line)."""
+    while True:
+        public_id = secrets.token_urlsafe(12)
+        if public_id[0].isalnum():
+            return public_id
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What one filled New consultation form is sent with, made when the form starts: an idempotency key
+    and the access code the consultation will have. Kept with the form (server side), they let a repeated
+    or interrupted submission find the consultation already stored and show the same code."""
+
+    key: str
+    access_code: str
+
+    @classmethod
+    def new(cls) -> Submission:
+        return cls(key=secrets.token_urlsafe(24), access_code=new_access_code())
+
+
+def submit_consultation(
+    session: Session,
+    history: PatientHistory | Mapping[str, Any],
+    consent_version: str,
+    images: Sequence[NewImage],
+    predictions: Sequence[ModelOutput | None],
+    *,
+    is_demo: bool = False,
+    now: datetime | None = None,
+    submission: Submission | None = None,
+) -> tuple[Consultation, str]:
+    """Store a consultation with its images and predictions; return it and the plain access code.
+
+    The code exists only in the return value (the database keeps its hash): show it to the patient once.
+    With ``submission``, its key makes this idempotent (enforced by a unique index): when a consultation
+    with that key is already stored, it is returned with the submission's code and nothing new is stored.
+    """
+    if not isinstance(history, PatientHistory):
+        history = PatientHistory.from_mapping(history)
+    _validate_submission(history, consent_version, images, predictions)
+    if submission is not None:
+        if not submission.key or len(submission.key) > 64 or normalise_code(submission.access_code) is None:
+            raise ValidationError("This form's submission key or access code is not valid; please reload the page.")
+        stored = _submitted_before(session, submission)
+        if stored is not None:
+            return stored, submission.access_code
+        try:
+            with session.begin_nested():  # another process may store the same key at the same moment
+                return _store_consultation(session, history, consent_version, images, predictions, is_demo=is_demo,
+                                           now=now, submission=submission)
+        except IntegrityError:
+            stored = _submitted_before(session, submission)
+            if stored is None:
+                raise
+            return stored, submission.access_code
+    return _store_consultation(session, history, consent_version, images, predictions, is_demo=is_demo, now=now)
+
+
+def _submitted_before(session: Session, submission: Submission) -> Consultation | None:
+    """The consultation already stored for this submission's key; its code must be the submission's."""
+    stored = session.scalar(select(Consultation).where(Consultation.submission_key == submission.key))
+    if stored is not None and not hmac.compare_digest(
+            stored.access_code_hash, hash_code(session, normalise_code(submission.access_code) or "")):
+        raise ValidationError("This form was already sent with another access code; please reload the page.")
+    return stored
+
+
+def _store_consultation(session: Session, history: PatientHistory, consent_version: str,
+                        images: Sequence[NewImage], predictions: Sequence[ModelOutput | None], *,
+                        is_demo: bool, now: datetime | None, submission: Submission | None = None
+                        ) -> tuple[Consultation, str]:
+    now = now or utcnow()
+    if submission is None:
+        code, code_hash = issue_code(session)
+    else:
+        code = submission.access_code
+        code_hash = hash_code(session, normalise_code(code) or "")
+    triage = compute_triage(predictions, created_at=now, itch=history.itch)
+    consultation = Consultation(
+        public_id=new_public_id(),
+        access_code_hash=code_hash,
+        status=Status.SUBMITTED,
+        priority=triage.priority,
+        max_p_psoriasis=triage.max_p_psoriasis,
+        any_uncertain=triage.any_uncertain,
+        any_out_of_scope=triage.any_out_of_scope,
+        created_at=now,
+        updated_at=now,
+        consent_version=consent_version,
+        consent_at=now,
+        is_demo=is_demo,
+        submission_key=submission.key if submission is not None else None,
+        **{f.name: getattr(history, f.name) for f in fields(history)},
+    )
+    for position, (image, prediction) in enumerate(zip(images, predictions, strict=True)):
+        row = ConsultImage(
+            position=position,
+            data=bytes(image.data),
+            sha256=hashlib.sha256(image.data).hexdigest(),
+            size_bytes=len(image.data),
+            mime=image.mime,
+            width=image.width,
+            height=image.height,
+            capture=dict(image.capture),
+        )
+        if prediction is not None:
+            row.prediction = prediction_row(prediction, image.overlay_png, now)
+        consultation.images.append(row)
+    session.add(consultation)
+    session.flush()
+    audit.record(
+        session,
+        audit.PATIENT,
+        "consultation.submit",
+        consultation_id=consultation.id,
+        detail={"images": len(images), "consent_version": consent_version, "priority": triage.priority},
+    )
+    return consultation, code
+
+
+def _validate_submission(
+    history: PatientHistory,
+    consent_version: str,
+    images: Sequence[NewImage],
+    predictions: Sequence[ModelOutput | None],
+) -> None:
+    if not consent_version:
+        raise ValidationError("A consultation needs the version of the consent the patient accepted.")
+    check_text("Consent version", consent_version, MAX_CONSENT_VERSION)
+    check_choice("Photos taken with", history.image_source, [s.value for s in ImageSource])
+    if history.image_source is None:
+        raise ValidationError("Photos taken with: choose one of the listed answers.")
+    check_choice("Age", history.age_band, AGE_BANDS)
+    check_choice("Sex", history.sex, SEXES)
+    check_choice("How long", history.duration, DURATIONS)
+    check_choice("Itch", history.itch, ITCH_LEVELS)
+    check_choices("Where on the scalp", history.scalp_site, SCALP_SITES, SCALP_SITE_SEPARATOR)
+    check_text("Treatments tried so far", history.previous_treatment, MAX_TREATMENT)
+    check_text("The description", history.free_text, MAX_FREE_TEXT, multiline=True)
+    if not 1 <= len(images) <= MAX_IMAGES:
+        raise ValidationError(f"A consultation needs 1 to {MAX_IMAGES} images, not {len(images)}.")
+    if len(predictions) != len(images):
+        raise ValidationError("Give one prediction (or None) per image, in the same order.")
+    for image in images:
+        if image.mime not in MIME_EXTENSIONS or not image.data:
+            raise ValidationError(f"Image type {image.mime!r} is not one of {sorted(MIME_EXTENSIONS)}.")
+    for prediction in predictions:
+        if prediction is not None and not 0.0 <= prediction.p_psoriasis <= 1.0:
+            raise ValidationError(f"p_psoriasis {prediction.p_psoriasis} is not a probability.")
+
+
+
+def prediction_row(prediction: ModelOutput, overlay_png: bytes | None, created_at: datetime) -> Prediction:
+    """The stored row of one model output (``latency_ms``: the sum of its timings, to 0.001 ms)."""
+    return Prediction(
+        model_version=prediction.model_version, model_sha256=prediction.model_sha256,
+        p_psoriasis=prediction.p_psoriasis, threshold=prediction.threshold, temperature=prediction.temperature,
+        label=prediction.label, uncertain=prediction.uncertain, out_of_scope=prediction.out_of_scope,
+        ood_score=prediction.ood_score, latency_ms=round(sum(prediction.timings_ms.values()), 3),
+        overlay_png=overlay_png, created_at=created_at,
+    )
