@@ -5,10 +5,16 @@ When ``[auth]`` is configured in secrets.toml, ``st.login`` (OIDC) is offered to
 provider's ``SCALPSCOPE_OIDC_USERNAME_CLAIM`` must name an existing clinician account. A session that
 has been idle for ``SCALPSCOPE_SESSION_TIMEOUT_MIN`` minutes is signed out.
 
+A page reload opens a new Streamlit session; the sign-in survives it because the server also keeps it for
+this browser (``security.remembered.SIGN_INS``, keyed by the HttpOnly client cookie and bound to the user
+agent and address). The idle timeout counts activity in any tab of the browser; signing out (or a timeout)
+deletes the server's copy, so every tab and every reload of that browser is signed out.
+
 Only the frozen :class:`db.users.Clinician` (id, username, role) is kept in ``st.session_state``.
 """
 from __future__ import annotations
 
+import hmac
 import time
 from dataclasses import dataclass
 
@@ -16,6 +22,7 @@ import streamlit as st
 
 from db.users import Clinician, authenticate, get_clinician, list_clinicians, record_sign_in, record_sign_out
 from pages import _resources as res
+from security import remembered
 from security.text import plain
 
 _KEY = "auth_session"
@@ -28,6 +35,7 @@ class _SignedIn:
     clinician: Clinician
     via: str  # "password" or "oidc"
     last_seen: float
+    binding: str | None = None  # the browser it is remembered for across reloads (None: not remembered)
 
 
 def guard_session() -> None:
@@ -35,15 +43,38 @@ def guard_session() -> None:
     (a copied session id) loses all its state; a signed-in clinician's is audited as ``client_mismatch``."""
     entry: _SignedIn | None = st.session_state.get(_KEY)
     if not res.bind_session_to_browser() and entry is not None:
+        remembered.SIGN_INS.pop(entry.binding)  # the owner's browser is signed out too: its session id leaked
         with res.friendly_errors(operator=True, stop=False), res.get_database().begin() as session:
             record_sign_out(session, entry.clinician, "client_mismatch")
+
+
+def _remembered() -> tuple[str | None, remembered.SignIn | None]:
+    """This browser's binding (None when not a real browser) and the sign-in the server keeps for it."""
+    binding = res.remembered_binding()
+    return binding, remembered.SIGN_INS.get(binding)
 
 
 def current_clinician() -> Clinician | None:
     """The signed-in clinician, or None; signs out a session idle for longer than the timeout."""
     entry: _SignedIn | None = st.session_state.get(_KEY)
-    if entry is None:
+    binding, kept = _remembered()
+    if entry is None:  # a reload (or another tab) of a browser that signed in: the server's copy, if bound
+        if kept is None:
+            return None
+        if not hmac.compare_digest(kept.fingerprint, res.browser_fingerprint()):
+            remembered.SIGN_INS.pop(binding)  # the cookie was copied to another client: revoked
+            res.log.warning("a remembered sign-in was presented by another client; it was revoked")
+            with res.friendly_errors(operator=True, stop=False), res.get_database().begin() as session:
+                record_sign_out(session, kept.clinician, "client_mismatch")
+            return None
+        entry = _SignedIn(kept.clinician, kept.via, kept.last_seen, binding)
+        st.session_state[_KEY] = entry
+    elif entry.binding is not None and kept is None:  # signed out in another tab, or the server forgot it
+        st.session_state.pop(_KEY, None)
+        st.session_state[_NOTICE_KEY] = "You were signed out. Please sign in again."
         return None
+    elif kept is not None:
+        entry.last_seen = max(entry.last_seen, kept.last_seen)  # activity in another tab counts too
     now = time.monotonic()
     if now - entry.last_seen > res.session_timeout_s():
         minutes = round(res.session_timeout_s() / 60)
@@ -51,6 +82,8 @@ def current_clinician() -> Clinician | None:
                  reason="timeout")
         return None
     entry.last_seen = now
+    if kept is not None:
+        kept.last_seen = now
     return entry.clinician
 
 
@@ -58,6 +91,7 @@ def sign_out(notice: str | None = None, reason: str = "sign_out") -> None:
     """End the clinician's session: audited, every value of this browser session dropped on the server,
     and the session id no longer usable to reconnect (a copy of it in a log or a URL opens nothing)."""
     entry: _SignedIn | None = st.session_state.get(_KEY)
+    remembered.SIGN_INS.pop(entry.binding if entry is not None else None)  # revoked for every tab and reload
     if entry is not None:
         with res.friendly_errors(operator=True, stop=False), res.get_database().begin() as session:
             record_sign_out(session, entry.clinician, reason)
@@ -70,7 +104,10 @@ def sign_out(notice: str | None = None, reason: str = "sign_out") -> None:
 
 
 def _start(clinician: Clinician, via: str) -> None:
-    st.session_state[_KEY] = _SignedIn(clinician, via, time.monotonic())
+    now, binding = time.monotonic(), res.remembered_binding()
+    st.session_state[_KEY] = _SignedIn(clinician, via, now, binding)
+    if binding is not None:
+        remembered.SIGN_INS.put(binding, remembered.SignIn(clinician, via, res.browser_fingerprint(), now))
 
 
 def require_clinician() -> Clinician:

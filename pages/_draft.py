@@ -18,6 +18,10 @@ moment the result is kept there must be no Streamlit call, or the code is lost w
 the outbox is a plain dict taken from the session before the commit and filled right after it. While a
 save is under way it says so, and a run started meanwhile waits for it (:func:`wait_while_saving`) so that
 the result, and the access code, are there for the page the patient is now on.
+
+The outbox also survives a page reload (issue 18, item 4): it is kept on the server for this browser
+(``security.remembered.RESULTS``, keyed by the HttpOnly client cookie, for 30 minutes) and a new session of
+the same browser takes it back on the New consultation page; another browser finds nothing.
 """
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ from typing import Any
 import streamlit as st
 
 from db.consultations import Submission
+from pages import _resources as res
+from security import remembered
 
 ANSWERS = ("nc_consent", "nc_age", "nc_sex", "nc_duration", "nc_itch", "nc_sites", "nc_treatment", "nc_source",
            "nc_text", "nc_use_camera")
@@ -82,7 +88,11 @@ def outbox() -> dict[str, Any]:
     """A plain dict kept in the session, to be taken *before* the commit and filled right after it with
     ``outbox["result"] = ...`` (no Streamlit call, so no point where a click could end the run)."""
     if OUTBOX not in st.session_state:
-        st.session_state[OUTBOX] = {}
+        box: dict[str, Any] = {}
+        binding = res.remembered_binding()
+        if binding is not None:  # a real browser: a reload finds the result (see the module docstring)
+            remembered.RESULTS.put(binding, box)
+        st.session_state[OUTBOX] = box
     return st.session_state[OUTBOX]
 
 
@@ -109,14 +119,27 @@ def has_result() -> bool:
 
 def collect_result() -> dict[str, Any] | None:
     """The stored consultation's result, moved from the outbox to the session on first use (the form is
-    then finished); None while nothing was stored. Each step may be cut by a click and done again."""
+    then finished); None while nothing was stored. Each step may be cut by a click and done again.
+
+    A new session of a browser that stored one (a reload) takes the outbox back from the server first. The
+    result stays in the outbox, so the next reload finds it too, until :func:`start_over`."""
     state = st.session_state
+    if OUTBOX not in state:
+        kept = remembered.RESULTS.get(res.remembered_binding())
+        if kept is not None and "result" in kept:
+            state[OUTBOX] = kept
     box = state.get(OUTBOX, {})
-    if "result" in box:
+    if "result" in box and state.get(RESULT) is not box["result"]:
         state[RESULT] = box["result"]
-        box.pop("result", None)
         finished()
     return state.get(RESULT)
+
+
+def start_over() -> None:
+    """The patient starts a new consultation: the shown result is dropped here and on the server."""
+    remembered.RESULTS.pop(res.remembered_binding())
+    st.session_state.pop(OUTBOX, None)
+    st.session_state.pop(RESULT, None)
 
 
 def finished() -> None:

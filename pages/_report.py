@@ -1,5 +1,8 @@
 """The patient's PDF summary of a submitted consultation (fpdf2, core fonts, no Streamlit).
 
+Its first line is the access code (issue 18, item 4): whatever else the patient reads or prints, the code
+is at the top.
+
 Candidate for ``scalp_model/`` or a ``reports/`` package later: it depends only on fpdf2 and Pillow.
 The file name never contains the access code (see :func:`summary_filename`).
 """
@@ -47,15 +50,30 @@ def summary_filename(created: datetime) -> str:
     return f"scalpscope-summary-{created:%Y%m%d-%H%M}.pdf"
 
 
-def summary_pdf(*, created: datetime, access_code: str, history: Mapping[str, str | None],
-                photos: Sequence[PhotoSummary], model_version: str, consent_version: str) -> bytes:
+KEEP_PRIVATE = ("Keep this code private: anyone who has it can read the dermatologist's conclusion. "
+                "Enter it on the 'My consultation' page of ScalpScope to see the status.")
+
+
+def _started(title: str, access_code: str) -> tuple[FPDF, float]:
+    """A new A4 document whose first line is the access code, then the advice to keep it private."""
     pdf = FPDF(format="A4")
-    pdf.set_title("ScalpScope consultation summary")
+    pdf.set_title(title)
     pdf.set_creator("ScalpScope")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.set_image_filter("DCTDecode")  # photos as JPEG: a few hundred kB, not megabytes
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
+    pdf.set_font("Courier", "B", 13)
+    pdf.cell(width, 9, _text(f"Access code: {access_code}"), border=1, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 9)
+    pdf.multi_cell(width, 5.5, _text(KEEP_PRIVATE), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    return pdf, width
+
+
+def summary_pdf(*, created: datetime, access_code: str, history: Mapping[str, str | None],
+                photos: Sequence[PhotoSummary], model_version: str, consent_version: str) -> bytes:
+    pdf, width = _started("ScalpScope consultation summary", access_code)
 
     def line(text: str, size: int = 10, style: str = "", height: float = 5.5) -> None:
         pdf.set_font("Helvetica", style, size)
@@ -64,12 +82,6 @@ def summary_pdf(*, created: datetime, access_code: str, history: Mapping[str, st
     line("ScalpScope - consultation summary", 16, "B", 9)
     line(f"Submitted {created:%d %B %Y, %H:%M} UTC. Consent version {consent_version}.")
     line(DISCLAIMER, 9, "I")
-    pdf.ln(2)
-    line("Your access code", 12, "B", 7)
-    pdf.set_font("Courier", "B", 13)
-    pdf.cell(width, 8, _text(access_code), border=1, align="C", new_x="LMARGIN", new_y="NEXT")
-    line("Keep this code private: anyone who has it can read the dermatologist's conclusion. "
-         "Enter it on the 'My consultation' page to see the status.", 9)
     pdf.ln(3)
     line("What you told us", 12, "B", 7)
     for name, value in history.items():

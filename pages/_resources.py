@@ -37,7 +37,7 @@ from db.stats import Turnaround, turnaround
 from scalp_model import settings as model_settings
 from scalp_model.errors import ScalpScopeError, WeightsError
 from scalp_model.predictor import Predictor
-from security.client import CLIENT_COOKIE, binding_of, client_address, session_reference
+from security.client import CLIENT_COOKIE, binding_of, client_address, fingerprint, session_reference
 from security.shared import shared_resource
 from security.text import plain
 
@@ -159,6 +159,24 @@ def browser_binding() -> str | None:
     if not _has_browser_connection():
         return NO_BROWSER
     return binding_of(st.context.cookies.get(CLIENT_COOKIE))
+
+
+def remembered_binding() -> str | None:
+    """This browser's binding when it is a real browser with the cookie (what ``security.remembered`` keeps
+    a sign-in or a result under across a reload), else None (no cookie, or no browser: AppTest, a script)."""
+    binding = browser_binding()
+    return None if binding in (None, NO_BROWSER) else binding
+
+
+def browser_fingerprint() -> str:
+    """:func:`security.client.fingerprint` of this run's browser: its user agent and client address."""
+    try:
+        headers = dict(st.context.headers)
+        peer = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no client context
+        headers, peer = {}, None
+    agent = next((value for key, value in headers.items() if key.lower() == "user-agent"), "")
+    return fingerprint(agent, client_address(peer, headers) if headers else None)
 
 
 def bind_session_to_browser() -> bool:

@@ -115,10 +115,14 @@ def format_duration(delta: timedelta | None) -> str:
 
 
 ACCESS_CODE_KEY = "access_code"  # the container's CSS class is st-key-access_code (browser tests find it)
-# One line on any screen: 34 monospace characters at 4 % of the viewport width each fit a 390 px phone
-# (they wrapped there, splitting the code); 1.5 rem at most on a desktop.
-ACCESS_CODE_STYLE = ("<style>.st-key-access_code code{white-space:nowrap;"
-                     "font-size:clamp(0.7rem,4vw,1.5rem)}</style>")
+# One line on any screen: 34 monospace characters at 3.6 % of the viewport width each fit a 390 px phone
+# beside the copy button (they wrapped there, splitting the code); 1.5 rem at most on a desktop. The copy
+# button is always shown (Streamlit shows it only while the pointer is over the block; phones have none).
+ACCESS_CODE_STYLE = ("<style>.st-key-access_code code{white-space:nowrap !important;"
+                     "font-size:clamp(0.7rem,3.6vw,1.5rem)}"
+                     ".st-key-access_code [data-testid=stCode] > div,"
+                     ".st-key-access_code [data-testid=stCode] > div *{opacity:1 !important;"
+                     "visibility:visible !important}</style>")
 
 
 def remind_unseen_access_code(code: str | None) -> None:
@@ -136,12 +140,12 @@ def remind_unseen_access_code(code: str | None) -> None:
 
 
 def show_access_code(code: str) -> None:
-    """The code large and alone in its block, so a triple-click selects exactly the code.
+    """The code large and alone in its block (a triple-click selects exactly the code) with a copy button.
 
-    Not ``st.code``: the first ``st.code`` on a page makes the browser load and evaluate Streamlit's
-    syntax-highlighting bundle, measured at ~0.55 s of CPU in headless Chromium here (0.8 → 0.2 s from the
-    click to the result on a minimal page), and more on a patient's phone.
+    ``st.code`` for its copy button (``navigator.clipboard.writeText``; allowed by the Content-Security-Policy,
+    checked in Chromium by tests/app/test_browser_walks.py). The price: the first ``st.code`` on a page makes
+    the browser load Streamlit's syntax-highlighting bundle, measured at ~0.55 s of CPU in headless Chromium.
     """
     with st.container(key=ACCESS_CODE_KEY):
-        st.markdown(f"### `{code}`")
+        st.code(code, language=None)
         st.markdown(ACCESS_CODE_STYLE, unsafe_allow_html=True)  # fixed text, nothing from the patient

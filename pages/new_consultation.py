@@ -176,7 +176,8 @@ def pdf_of(result: dict) -> bytes | None:
     """The PDF summary, built on first use; None (and logged) if it cannot be made: the code still shows."""
     if "pdf" not in result:
         try:
-            result["pdf"] = result.pop("make_pdf")()
+            make = result.pop("make_pdf", None)  # None: another tab of this browser is building it
+            result["pdf"] = make() if make is not None else None
         except Exception:  # noqa: BLE001 - an optional extra must not hide the access code
             res.log.exception("PDF summary failed")
             result["pdf"] = None
@@ -185,10 +186,18 @@ def pdf_of(result: dict) -> bytes | None:
 
 def show_results(result: dict) -> None:
     st.success("Your consultation has been sent to a dermatologist.", icon=":material/check_circle:")
-    st.markdown("**Your access code.** It is shown **only now**: copy it or download the PDF. "
-                "You need it under *My consultation* to read the dermatologist's conclusion.")
+    st.markdown("**Your access code.** Copy it or download the PDF **now**: this page keeps it only while "
+                "this browser stays open, for a short while. You need it under *My consultation* to read the "
+                "dermatologist's conclusion.")
     views.show_access_code(result["code"])
-    download = st.empty()  # filled last: the results are on screen while the PDF is being built
+    # The code in a PDF next, before anything else on this page could fail (its first line is the code).
+    pdf = pdf_of(result)
+    if pdf:
+        st.download_button("Download PDF summary", data=pdf, file_name=result["pdf_name"],
+                           mime="application/pdf", key="nc_pdf", on_click="ignore", icon=":material/download:")
+    else:
+        st.warning("The PDF summary could not be made. Please copy the access code above.",
+                   icon=":material/warning:")
     for index, analysis in enumerate(result["analyses"]):
         st.subheader(f"Photo {index + 1}")
         views.show_estimate(analysis.prediction)  # the warning instead of a bar for an out-of-scope photo
@@ -200,16 +209,8 @@ def show_results(result: dict) -> None:
             overlay.image(analysis.overlay_png(image_weight=1 - opacity / 100), caption=views.MAP_CAPTION,
                           width="stretch")
     if st.button("Start a new consultation", key="nc_restart", icon=":material/restart_alt:"):
-        del st.session_state["nc_result"]  # the form's widgets were not drawn meanwhile: they start empty
+        draft.start_over()  # the form's widgets were not drawn meanwhile: they start empty
         st.rerun()
-    pdf = pdf_of(result)
-    if pdf:
-        download.download_button("Download PDF summary", data=pdf, file_name=result["pdf_name"],
-                                 mime="application/pdf", key="nc_pdf", on_click="ignore",
-                                 icon=":material/download:")
-    else:
-        download.warning("The PDF summary could not be made. Please copy the access code above.",
-                         icon=":material/warning:")
     result["seen"] = True  # the whole results page was drawn: other pages stop pointing to it
 
 

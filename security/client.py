@@ -48,3 +48,9 @@ def same_browser(stored: str | None, secret: str | None) -> bool:
     """True when ``secret`` is the cookie the session was bound to (constant-time comparison)."""
     current = binding_of(secret)
     return stored is not None and current is not None and hmac.compare_digest(stored, current)
+
+
+def fingerprint(user_agent: str | None, address: str | None) -> str:
+    """What else a remembered sign-in is bound to besides the cookie: the browser's user agent and address
+    (a hash). A cookie copied into another program or onto another machine then opens nothing."""
+    return hashlib.sha256(f"scalpscope-client:{user_agent or ''}\n{address or ''}".encode()).hexdigest()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,16 @@ def _private_onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     import os
 
     os.environ.setdefault("SCALPSCOPE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(autouse=True)
+def _forget_remembered_browsers() -> Iterator[None]:
+    """What the server keeps per browser across reloads (security.remembered) is process-wide: no test
+    leaves a sign-in or a result behind for the next one (several use the same made-up cookie)."""
+    from security import remembered
+
+    yield
+    remembered.forget_all()
 
 
 @pytest.fixture(scope="session")
