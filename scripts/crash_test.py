@@ -65,10 +65,11 @@ def run_writer(seed: int) -> None:
     from clinic.photos import read_photo
     from clinic.submit import analyse
     from scalp_model.predictor import Predictor
+    from scalp_model.settings import weights_path
     from testing.factories import image_bytes
 
     # Eager torch: no ONNX export to verify at start-up; the engine does not matter to the database.
-    predictor = Predictor.from_path(os.environ["SCALPSCOPE_WEIGHTS"], device="cpu", backend="torch")
+    predictor = Predictor.from_path(weights_path(), device="cpu", backend="torch")
     records = []
     for index in range(WRITER_PHOTOS):
         data = image_bytes("JPEG", *WRITER_PHOTO_SIZE, seed=seed * 100 + index, quality=95)
