@@ -12,7 +12,8 @@ Pages lay out widgets and call these functions; each function frames its own uni
    (``db.consultations.submit_consultation``).
 
 Clinicians: :mod:`clinic.cases` (queue, opening a case, :func:`~clinic.cases.save_review` and the next case
-of the same filtered queue, the patient's follow-up); reader studies: :mod:`clinic.study`.
+of the same filtered queue, the patient's follow-up); reader studies: :mod:`clinic.study`; accounts the app
+creates: :mod:`clinic.accounts`; one ``db`` function in its own unit of work: :mod:`clinic.units`.
 """
 from clinic.cases import QueueFilter, Saved, follow_up, next_waiting, open_case, queue_page, save_review
 from clinic.photos import Photo, read_photo

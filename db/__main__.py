@@ -68,7 +68,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     backup.add_argument("file")
 
     seed = commands.add_parser(
-        "seed-demo", parents=[common], help="add N synthetic consultations, all marked is_demo (see db/demo.py)"
+        "seed-demo", parents=[common], help="add N synthetic consultations, all marked is_demo (see db/demo/)"
     )
     seed.add_argument("n", type=int, help="number of consultations, e.g. 200 or 100000")
     seed.add_argument("--seed", type=int, default=None, help="random seed for the content (default: random)")

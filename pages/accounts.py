@@ -2,6 +2,7 @@
 password reset for any account (which also unlocks it); both audited."""
 import streamlit as st
 
+from clinic.units import read, write
 from db.users import MIN_PASSWORD_LENGTH, list_clinicians, locked_accounts, reset_password, unlock_user
 from pages import _auth as auth
 from pages import _resources as res
@@ -18,8 +19,8 @@ if notice:
 st.caption("An account is locked for 15 minutes after 5 failed sign-ins in a row; a network address with 10 "
            "failed sign-ins in 15 minutes is refused for a while. Unlock an account once you know its owner "
            "is the one signing in. New accounts: `python -m db create-user NAME` on the server.")
-with res.friendly_errors(operator=True), res.get_database().begin() as session:
-    locked = locked_accounts(session)
+with res.friendly_errors(operator=True):
+    locked = write(res.get_database(), locked_accounts)
 if not locked:
     st.info("No account is locked.", icon=":material/lock_open:")
 for account in locked:
@@ -27,16 +28,16 @@ for account in locked:
     name.markdown(f"**{plain(account.username)}**")
     until.caption(f"locked until {account.locked_until:%Y-%m-%d %H:%M} UTC")
     if action.button("Unlock", key=f"ac_unlock_{account.username}", icon=":material/lock_open:"):
-        with res.friendly_errors(operator=True), res.get_database().begin() as session:
-            unlock_user(session, account.username, actor=admin)
+        with res.friendly_errors(operator=True):
+            write(res.get_database(), unlock_user, account.username, actor=admin)
         st.session_state["ac_notice"] = f"Unlocked {plain(account.username)}."
         st.rerun()
 
 st.subheader("Reset a password")
 st.caption(f"Give the new password to its owner in person or by phone. At least {MIN_PASSWORD_LENGTH} characters; "
            "the account is unlocked too. On the server: `python -m db reset-password NAME`.")
-with res.friendly_errors(operator=True), res.get_database().session() as session:
-    usernames = [c.username for c in list_clinicians(session)]
+with res.friendly_errors(operator=True):
+    usernames = [c.username for c in read(res.get_database(), list_clinicians)]
 with st.form("ac_reset", clear_on_submit=True):
     who = st.selectbox("Account", usernames, index=None, key="ac_reset_user")
     first = st.text_input("New password", type="password", key="ac_reset_password", autocomplete="new-password")
@@ -49,7 +50,7 @@ if reset:
     elif first != again:
         st.error("The two passwords differ; type them again.")
     else:
-        with res.friendly_errors(operator=True), res.get_database().begin() as session:
-            reset_password(session, who, first, actor=admin)
+        with res.friendly_errors(operator=True):
+            write(res.get_database(), reset_password, who, first, actor=admin)
         st.session_state["ac_notice"] = f"New password set for {plain(who)}; the account is unlocked."
         st.rerun()

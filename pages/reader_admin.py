@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from clinic import study as studies_app
+from clinic.units import read, write
 from db.models import StudySource
 from db.reader_study import (
     MAX_CASES,
@@ -30,10 +31,10 @@ if notice:
     st.success(notice, icon=":material/check_circle:")
 for problem in st.session_state.pop("ra_skipped", []):
     st.warning(f"Skipped {plain(problem)}", icon=":material/image_not_supported:")
-with res.friendly_errors(operator=True), res.get_database().session() as session:
+with res.friendly_errors(operator=True):
     # Demo accounts (seed-demo's reviewers cannot even sign in) are offered only in demo mode.
-    accounts = {c.id: c for c in list_clinicians(session) if res.demo_mode() or not c.is_demo}
-    studies = list_studies(session, admin)
+    accounts = {c.id: c for c in read(res.get_database(), list_clinicians) if res.demo_mode() or not c.is_demo}
+    studies = read(res.get_database(), list_studies, admin)
 
 st.subheader("New study")
 name = st.text_input("Name", key="ra_name", max_chars=120, placeholder="e.g. Scalp readers 2026-11")
@@ -43,8 +44,8 @@ if source == StudySource.CONSULTATIONS:
     include_demo = columns[0].toggle("Include demo consultations", key="ra_demo")
     limit = columns[1].number_input("Cases (0 = all)", min_value=0, max_value=MAX_CASES, value=0, step=10,
                                     key="ra_limit", help="A random sample of this many consultations.")
-    with res.friendly_errors(operator=True), res.get_database().session() as session:
-        counts = count_labelled_consultations(session, include_demo=include_demo)
+    with res.friendly_errors(operator=True):
+        counts = read(res.get_database(), count_labelled_consultations, include_demo=include_demo)
     st.caption(f"Reviewed consultations with a dermatologist's diagnosis: {counts['psoriasis']} psoriasis, "
                f"{counts['seborrheic_dermatitis']} seborrheic dermatitis (one case each: the first photo).")
     folder = ""
@@ -127,8 +128,8 @@ more = columns[1].multiselect("Invite more readers", [i for i in accounts if acc
                                                       not in by_id[target].readers],
                               format_func=lambda i: accounts[i].username, key="ra_invite_readers")
 if columns[2].button("Invite", key="ra_invite", disabled=not more, width="stretch"):
-    with res.friendly_errors(operator=True), res.get_database().begin() as session:
-        added = invite_readers(session, admin, target, more)
+    with res.friendly_errors(operator=True):
+        added = write(res.get_database(), invite_readers, admin, target, more)
     st.session_state["ra_notice"] = (f"Invited {plain(', '.join(added)) or 'nobody new'} to "
                                      f"'{plain(by_id[target].name)}'.")
     st.rerun()

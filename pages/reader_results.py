@@ -2,6 +2,7 @@
 import pandas as pd
 import streamlit as st
 
+from clinic.units import read, write
 from db.reader_study import list_studies, load_study, readings_csv, record_export, record_results_view
 from pages import _resources as res
 from pages import _seen as seen
@@ -55,26 +56,26 @@ def performance_row(who: str, setting: str, read: int, total: int, perf) -> dict
 
 def exported(actor, study_id: int, rows: int) -> None:
     """The download button's callback: audit the export (runs before the page's next run)."""
-    with res.friendly_errors(operator=True, stop=False), res.get_database().begin() as session:
-        record_export(session, study_id, actor, rows=rows)
+    with res.friendly_errors(operator=True, stop=False):
+        write(res.get_database(), record_export, study_id, actor, rows=rows)
 
 
 admin = study.require_admin()
 st.title("Study results")
-with res.friendly_errors(operator=True), res.get_database().session() as session:
-    studies = {s.id: s for s in list_studies(session, admin)}
+with res.friendly_errors(operator=True):
+    studies = {s.id: s for s in read(res.get_database(), list_studies, admin)}
 if not studies:
     st.info("No reader study yet. Create one under **Study set-up**.", icon=":material/quiz:")
     st.page_link("pages/reader_admin.py", label="Study set-up", icon=":material/settings:")
     st.stop()
 chosen = st.selectbox("Study", list(studies), format_func=lambda i: studies[i].name, key="rr_study")
-with res.friendly_errors(operator=True), res.get_database().session() as session:
-    data = load_study(session, chosen, admin)
+with res.friendly_errors(operator=True):
+    data = read(res.get_database(), load_study, chosen, admin)
 
 
 def audit_results() -> None:
-    with res.friendly_errors(operator=True), res.get_database().begin() as session:
-        record_results_view(session, admin, chosen, readings=len(data.readings))
+    with res.friendly_errors(operator=True):
+        write(res.get_database(), record_results_view, admin, chosen, readings=len(data.readings))
 
 
 seen.audit_once(("results", chosen), audit_results)  # once per view of the page, not on every rerun

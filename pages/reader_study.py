@@ -6,6 +6,7 @@ import time
 
 import streamlit as st
 
+from clinic.units import read, write
 from db.models import StudyLabel
 from db.reader_study import (AIDED, ReadingOrderError, next_step, record_case_view, record_reading,
                              studies_for_reader)
@@ -30,8 +31,8 @@ st.title("Reader study")
 notice = st.session_state.pop("rs_notice", None)
 if notice:
     st.toast(notice, icon=":material/check:")
-with res.friendly_errors(operator=True), res.get_database().session() as session:
-    studies = studies_for_reader(session, clinician)
+with res.friendly_errors(operator=True):
+    studies = read(res.get_database(), studies_for_reader, clinician)
 if not studies:
     st.info("You have not been invited to a reader study. An administrator invites readers under "
             "**Study set-up**.", icon=":material/quiz:")
@@ -52,8 +53,8 @@ else:
         by_id[i].study_name if names.count(by_id[i].study_name) == 1 else f"{by_id[i].study_name} (no. {i})"))]
     st.caption(plain(describe(chosen)))
 
-with res.friendly_errors(operator=True), res.get_database().session() as session:
-    step = next_step(session, chosen.study_id, clinician, record_view=False)  # audited once per view, below
+with res.friendly_errors(operator=True):  # audited once per view, below
+    step = read(res.get_database(), next_step, chosen.study_id, clinician, record_view=False)
 progress, case = step.progress, step.case
 bars = st.columns(2)
 bars[0].progress(progress.unaided_done / progress.cases,
@@ -73,8 +74,8 @@ if case is None:
 
 
 def audit_case() -> None:
-    with res.friendly_errors(operator=True), res.get_database().begin() as session:
-        record_case_view(session, clinician, chosen.study_id, case.case_id, case.pass_number)
+    with res.friendly_errors(operator=True):
+        write(res.get_database(), record_case_view, clinician, chosen.study_id, case.case_id, case.pass_number)
 
 
 seen.audit_once(("case", chosen.study_id, case.case_id, case.pass_number), audit_case)
@@ -115,9 +116,8 @@ if submitted:
         st.stop()
     seconds = time.monotonic() - shown.get(token, time.monotonic())
     try:
-        with res.get_database().begin() as session:
-            record_reading(session, chosen.study_id, clinician, case.case_id, case.pass_number, str(diagnosis),
-                           int(confidence), seconds=seconds)
+        write(res.get_database(), record_reading, chosen.study_id, clinician, case.case_id, case.pass_number,
+              str(diagnosis), int(confidence), seconds=seconds)
     except ReadingOrderError as exc:
         st.session_state["rs_notice"] = str(exc)
     except res.USER_ERRORS as exc:
