@@ -16,7 +16,6 @@ from db.models import (
 
 
 UNAIDED, AIDED = 1, 2
-PASS_NAMES = {UNAIDED: "unaided", AIDED: "aided"}
 CONFIDENCE_LEVELS = (1, 2, 3, 4, 5)
 MIN_CASES = 2
 MAX_CASES = 1000

@@ -98,7 +98,7 @@ class FakePredictor:
         self.calls += 1
         window = np.hanning(224)
         return Prediction(
-            label="psoriasis" if self.p_psoriasis >= 0.5 else "seborrheic_dermatitis", p_psoriasis=self.p_psoriasis,
+            label=label_for(self.p_psoriasis, 0.5), p_psoriasis=self.p_psoriasis,
             threshold=0.5, uncertain=self.uncertain, out_of_scope=self.out_of_scope, ood_score=None,
             temperature=1.0, model_version=self.meta.version, model_sha256=self.sha256,
             cam=np.outer(window, window), timings_ms={"model": 1.0},

@@ -1,4 +1,4 @@
-"""``python -m db seed-demo``: synthetic demo consultations (db/demo.py), on SQLite and PostgreSQL."""
+"""``python -m db seed-demo``: synthetic demo consultations (db/demo/), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
