@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from db.users import Clinician, authenticate, get_clinician, list_clinicians, record_sign_in, record_sign_out
+from clinic.accounts import single_sign_on
+from clinic.units import read, write
+from db.users import Clinician, authenticate, list_clinicians, record_sign_out
 from pages import _resources as res
 from security import remembered
 from security.text import plain
@@ -44,8 +46,8 @@ def guard_session() -> None:
     entry: _SignedIn | None = st.session_state.get(_KEY)
     if not res.bind_session_to_browser() and entry is not None:
         remembered.SIGN_INS.pop(entry.binding)  # the owner's browser is signed out too: its session id leaked
-        with res.friendly_errors(operator=True, stop=False), res.get_database().begin() as session:
-            record_sign_out(session, entry.clinician, "client_mismatch")
+        with res.friendly_errors(operator=True, stop=False):
+            write(res.get_database(), record_sign_out, entry.clinician, "client_mismatch")
 
 
 def _remembered() -> tuple[str | None, remembered.SignIn | None]:
@@ -64,8 +66,8 @@ def current_clinician() -> Clinician | None:
         if not hmac.compare_digest(kept.fingerprint, res.browser_fingerprint()):
             remembered.SIGN_INS.pop(binding)  # the cookie was copied to another client: revoked
             res.log.warning("a remembered sign-in was presented by another client; it was revoked")
-            with res.friendly_errors(operator=True, stop=False), res.get_database().begin() as session:
-                record_sign_out(session, kept.clinician, "client_mismatch")
+            with res.friendly_errors(operator=True, stop=False):
+                write(res.get_database(), record_sign_out, kept.clinician, "client_mismatch")
             return None
         entry = _SignedIn(kept.clinician, kept.via, kept.last_seen, binding)
         st.session_state[_KEY] = entry
@@ -93,8 +95,8 @@ def sign_out(notice: str | None = None, reason: str = "sign_out") -> None:
     entry: _SignedIn | None = st.session_state.get(_KEY)
     remembered.SIGN_INS.pop(entry.binding if entry is not None else None)  # revoked for every tab and reload
     if entry is not None:
-        with res.friendly_errors(operator=True, stop=False), res.get_database().begin() as session:
-            record_sign_out(session, entry.clinician, reason)
+        with res.friendly_errors(operator=True, stop=False):
+            write(res.get_database(), record_sign_out, entry.clinician, reason)
     st.session_state.clear()
     res.forbid_resume()
     if notice:
@@ -128,9 +130,7 @@ def _sign_in_form() -> None:
     res.require_browser_cookie()  # a signed-in session is bound to this browser's cookie
     st.caption("For dermatologists of the service. Patients: use **My consultation** with your access code.")
     with res.friendly_errors(operator=True):
-        database = res.get_database()
-        with database.session() as session:
-            has_accounts = bool(list_clinicians(session))
+        has_accounts = bool(read(res.get_database(), list_clinicians))
     if not has_accounts:
         st.info("No clinician account exists yet. An operator creates one on the server with "
                 "`python -m db create-user NAME` (the password is asked without echo).",
@@ -161,8 +161,7 @@ def _try_password() -> None:
         st.session_state[_FAILED_KEY] = "Enter your username and password."
         return
     try:
-        with res.get_database().begin() as session:
-            clinician = authenticate(session, username, password)
+        clinician = write(res.get_database(), authenticate, username, password)
     except res.USER_ERRORS as exc:
         st.session_state[_FAILED_KEY] = exc
         return
@@ -179,10 +178,7 @@ def _oidc_sign_in() -> None:
     claim = res.OIDC_USERNAME_CLAIM.get()
     name = str(st.user.get(claim) or "")
     with res.friendly_errors(operator=True):
-        with res.get_database().begin() as session:
-            clinician = get_clinician(session, name) if name else None
-            if clinician is not None:
-                record_sign_in(session, clinician, "oidc")
+        clinician = single_sign_on(res.get_database(), name)
     if clinician is not None:
         _start(clinician, "oidc")
         st.rerun()
