@@ -157,7 +157,7 @@ def result_of(submitted: Submitted, history: dict) -> dict:
     created, code = utcnow(), submitted.code
     return {
         "code": code, "analyses": list(submitted.analyses), "pdf_name": report.summary_filename(created),
-        # Built after the results are on screen (see show_results), once.
+        # Built once, by show_results right after the code is on screen (before the estimates).
         "make_pdf": functools.partial(
             report.summary_pdf, created=created, access_code=code, model_version=submitted.model_version,
             consent_version=res.CONSENT_VERSION,
