@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 from streamlit.runtime.app_session import AppSession
 
+import clinic.photos
 import scalp_model.preprocess
 from pages import _resources as res
 from tests.app.conftest import (  # noqa: F401  (fixtures)
@@ -33,6 +34,7 @@ def decodes(monkeypatch) -> list[int]:
         return original(data, *args, **kwargs)
 
     monkeypatch.setattr(scalp_model.preprocess, "decode_image", counting)
+    monkeypatch.setattr(clinic.photos, "decode_image", counting)  # the one decode of an upload
     return calls
 
 

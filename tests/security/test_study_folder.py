@@ -11,7 +11,7 @@ from sqlalchemy import select
 from db.audit import list_events
 from db.models import ReaderStudy
 from db.users import create_user
-from pages import _study as study
+from clinic import study
 from security.folders import REFUSED, FolderRefused, confined_file, confined_folder
 from tests.app.conftest import (  # noqa: F401  (fixtures)
     PASSWORD,
