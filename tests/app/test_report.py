@@ -26,3 +26,14 @@ def test_pdf_summary_with_photos_and_unicode():
 def test_file_name_never_carries_the_code():
     name = summary_filename(datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc))
     assert name == "scalpscope-summary-20261124-0930.pdf"
+
+
+def test_the_summary_starts_with_the_access_code():
+    """Issue 18, item 4: the code is the PDF's first line (it came after the title, the date and the
+    disclaimer), and the file name still does not carry it."""
+    from testing.pages import pdf_lines
+
+    pdf = summary_pdf(created=datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc), access_code=CODE,
+                      history={"Age": "18–39"}, photos=[], model_version="test-tiny", consent_version="2026-11")
+    lines = pdf_lines(pdf)
+    assert lines[0] == f"Access code: {CODE}" and "ScalpScope - consultation summary" in lines[1:]

@@ -101,3 +101,14 @@ def test_session_ids_are_redacted_from_streamlit_logs(caplog) -> None:
         logging.getLogger("scalpscope.app").warning("not a Streamlit record %s", "kept")
     assert session not in caplog.text and "Session with id <id> is already connected" in caplog.text
     assert redact(f"/_stcore/upload_file/{session}/{uuid.uuid4()}") == "/_stcore/upload_file/<id>/<id>"
+
+
+def test_a_remembered_sign_in_is_bound_to_agent_and_address() -> None:
+    """security.client.fingerprint: what a sign-in kept across reloads is bound to besides the cookie."""
+    from security.client import fingerprint
+
+    laptop = fingerprint("Mozilla/5.0 (X11) Chrome/131", "198.51.100.2")
+    assert laptop == fingerprint("Mozilla/5.0 (X11) Chrome/131", "198.51.100.2") and len(laptop) == 64
+    assert laptop != fingerprint("curl/8.5", "198.51.100.2") and laptop != fingerprint("Mozilla/5.0 (X11) Chrome/131",
+                                                                                        "203.0.113.9")
+    assert "198.51.100.2" not in laptop
