@@ -102,8 +102,11 @@ SAVING_WAIT_S = 120.0
 
 def wait_while_saving(limit_s: float = SAVING_WAIT_S) -> None:
     """If another run of this session is still saving a consultation (this run was started by a click
-    during it), wait until it has stored the result or given up (at most ``limit_s``)."""
+    during it), wait until it has stored the result or given up (at most ``limit_s``). After a reload
+    during a save, the run of the old session saving it is found through the server's copy of the outbox."""
     box = st.session_state.get(OUTBOX)
+    if box is None:
+        box = remembered.RESULTS.get(res.remembered_binding())
     if not box or not box.get(SAVING):
         return
     with st.spinner("Saving your consultation…"):

@@ -183,3 +183,27 @@ def test_a_copied_cookie_in_another_client_opens_nothing_and_revokes(at, clinici
     assert texts(reload("pages/queue.py").subheader) == ["Clinician sign-in"]  # revoked
     with database.session() as s:
         assert [e.detail["reason"] for e in list_events(s, action="user.logout")] == ["client_mismatch"]
+
+
+def test_a_reload_during_the_save_waits_for_it_and_shows_the_code(at, fake_predictor, browser) -> None:
+    """The old session's run, still saving when the page was reloaded, puts the result in the outbox the
+    server keeps for this browser; the new session waits for it instead of showing an empty form."""
+    import threading
+
+    from pages import _draft as draft
+
+    box = {draft.SAVING: True}
+    remembered.RESULTS.put(binding_of(OWNER), box)
+
+    def old_run_finishes() -> None:
+        box["result"] = {"code": "7KQ2-M9XD-4TRB-0ZHV-N3WC-8PGF-6YJS", "analyses": [], "pdf_name": "summary.pdf",
+                         "pdf": None}
+        box.pop(draft.SAVING)
+
+    timer = threading.Timer(3.0, old_run_finishes)  # longer than the new session's runs take
+    timer.start()
+    try:
+        again = reload()
+    finally:
+        timer.cancel()
+    assert shown_access_code(again) == "7KQ2-M9XD-4TRB-0ZHV-N3WC-8PGF-6YJS"
