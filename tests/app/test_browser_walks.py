@@ -4,7 +4,8 @@
   is shown, its copy button puts it on the clipboard, a reload keeps the result page, the PDF downloads and
   its first line is the code; My consultation finds the consultation with the code.
 - A clinician on a desktop: sign in, a reload keeps the sign-in, the queue, a click on a row opens the case,
-  review, save; the patient then reads the outcome with the code.
+  review, save; the patient then reads the outcome with the code. The clinician's cookie copied into
+  another client opens nothing and revokes the sign-in.
 
 Screenshots go to ``test-artifacts/walk-*.png``. Skipped without /usr/bin/chromium unless
 ``SCALPSCOPE_REQUIRE_BROWSER=1`` (CI), where a missing browser fails.
@@ -194,3 +195,15 @@ def test_desktop_walk_of_the_clinician_flow(app) -> None:
         expect(patient.get_by_text("Reviewed by a dermatologist")).to_be_visible()
         expect(patient.get_by_text(NOTES)).to_be_visible()
         shoot(patient, "walk-desktop-04-patient-outcome")
+
+        # The clinician's cookie copied into another client (another user agent) opens nothing, and the
+        # sign-in it carried is revoked: the clinician's own reload asks for a sign-in again.
+        thief = browser.new_context(viewport=DESKTOP, user_agent="Mozilla/5.0 (another client)")
+        thief.add_cookies(clinician.context.cookies())
+        stolen = thief.new_page()
+        stolen.set_default_timeout(STEP_TIMEOUT_MS)
+        stolen.goto(f"{url}/queue")
+        expect(stolen.get_by_role("heading", name="Clinician sign-in")).to_be_visible()
+        expect(stolen.get_by_role("heading", name="Review queue")).to_have_count(0)
+        clinician.reload()
+        expect(clinician.get_by_role("heading", name="Clinician sign-in")).to_be_visible()
