@@ -63,6 +63,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("directory", help="new or empty folder")
     export.add_argument("--include-demo", action="store_true", help="also export demo consultations")
+    export.add_argument("--other-diagnoses", action="store_true",
+                        help="also the other coded diagnoses, under DIR/other_diagnoses/<code>/ + other_diagnoses.csv")
 
     backup = commands.add_parser("backup", parents=[common], help="online backup of a SQLite database to a new file")
     backup.add_argument("file")
@@ -137,7 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "export-training":
             _ready(database)
             with database.session() as session:
-                summary = export_training(session, args.directory, include_demo=args.include_demo)
+                summary = export_training(session, args.directory, include_demo=args.include_demo,
+                                          other_diagnoses=args.other_diagnoses)
             with database.begin() as session:
                 audit.record(session, audit.SYSTEM, "export.training", detail=summary.audit_detail())
             counts = ", ".join(f"{label}: {n}" for label, n in summary.per_label.items())

@@ -15,6 +15,10 @@ LABELS = {
     "seborrheic_dermatitis": "Seborrheic dermatitis",
     "other": "Another condition",
     "needs_in_person_visit": "Needs an in-person visit",
+    "tinea_capitis": "Tinea capitis (fungal infection of the scalp)",
+    "alopecia_areata": "Alopecia areata",
+    "lichen_planopilaris": "Lichen planopilaris",
+    "contact_dermatitis": "Contact dermatitis",
 }
 STATUS_TEXT = {
     "submitted": "Received — waiting for a dermatologist",

@@ -7,6 +7,7 @@ from pages import _report as report
 from pages import _resources as res
 from pages import _views as views
 from pages._wording import NEXT_STEPS
+from security.text import plain
 
 st.title("My consultation")
 st.markdown("Enter the access code you received when you sent your photos.")
@@ -30,8 +31,10 @@ if looked_up:
         st.info("The dermatologist has not written a conclusion yet. Please check again later.",
                 icon=":material/hourglass_top:")
     else:
+        conclusion = views.label(view.diagnosis) + (f": {view.specified}" if view.specified else "")
         with st.container(border=True):
-            st.markdown(f"**Dermatologist's conclusion:** {views.label(view.diagnosis)}")
+            st.markdown(f"**Dermatologist's conclusion:** {views.label(view.diagnosis)}"
+                        + (f": {plain(view.specified)}" if view.specified else ""))
             if view.notes:
                 st.markdown("**Notes from the dermatologist**")
                 st.text(view.notes)
@@ -45,7 +48,7 @@ if looked_up:
             "Download the conclusion (PDF)", key="my_pdf", on_click="ignore", icon=":material/download:",
             file_name=report.conclusion_filename(view.reviewed_at or view.submitted_at),
             mime="application/pdf",
-            data=report.conclusion_pdf(diagnosis_label=views.label(view.diagnosis), diagnosis=view.diagnosis,
+            data=report.conclusion_pdf(diagnosis_label=conclusion, diagnosis=view.diagnosis,
                                        notes=view.notes, reviewed_at=view.reviewed_at,
                                        submitted_at=view.submitted_at, free_text=view.free_text,
                                        photos=view.photos))

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from clinic.cases import QueueFilter, open_case, save_review
+from clinic.cases import MAX_SPECIFIED, QueueFilter, open_case, save_review
 from db.consultations import progress_text
 from db.models import Diagnosis, Status, utcnow
 from pages import _auth as auth
@@ -72,7 +72,8 @@ if c.free_text:
     side_column.text(c.free_text)
 for review in c.reviews:
     side_column.markdown(f"**Review by {plain(review.clinician.username)}** ({review.created_at:%Y-%m-%d %H:%M} UTC): "
-                         f"{views.label(review.diagnosis)}")
+                         f"{views.label(review.diagnosis)}"
+                         + (f": {plain(review.diagnosis_other)}" if review.diagnosis_other else ""))
     side_column.text(review.notes or "(no notes)")
 side_column.subheader("Dermatologist's review")
 
@@ -88,6 +89,8 @@ if c.status == Status.IN_REVIEW and c.claimed_by_id != clinician.id and not clin
 with side_column.form(f"review_{c.public_id}"):
     diagnosis = st.radio("Diagnosis", list(Diagnosis), format_func=views.label, index=None,
                          key=f"rv_diagnosis_{c.public_id}")
+    specified = st.text_input("If another condition: which one (required with it)", key=f"rv_other_{c.public_id}",
+                              max_chars=MAX_SPECIFIED)
     notes = st.text_area("Notes for the patient", key=f"rv_notes_{c.public_id}",
                          help="The patient reads these with the access code. Write in plain language.")
     agrees = st.radio("Do you agree with the model?", list(AGREES), index=None, horizontal=True,
@@ -103,7 +106,8 @@ if save or save_next:
     # "Save and next" stays in the queue the case was opened from (its filters: pages/queue.py).
     queue = st.session_state.get("review_queue", QueueFilter()) if save_next else None
     with res.friendly_errors(operator=True):
-        saved = save_review(res.get_database(), c, clinician, diagnosis, notes, AGREES.get(agrees), next_in=queue)
+        saved = save_review(res.get_database(), c, clinician, diagnosis, notes, AGREES.get(agrees), next_in=queue,
+                            specified=specified)
     st.session_state["review_notice"] = f"Review of {c.public_id} saved."
     if save_next and saved.next_public_id:
         st.session_state["review_public_id"] = saved.next_public_id

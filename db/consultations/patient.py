@@ -25,6 +25,7 @@ class PatientView:
     submitted_at: datetime | None = None
     photos: tuple[bytes, ...] = ()  # the stored copies (no metadata), in the order sent
     free_text: str | None = None
+    specified: str | None = None  # the condition in the dermatologist's words, with the diagnosis "other"
 
 
 def lookup_by_code(session: Session, code: str) -> PatientView | None:
@@ -58,6 +59,7 @@ def lookup_by_code(session: Session, code: str) -> PatientView | None:
             "photos": tuple(bytes(i.data) for i in sorted(consultation.images, key=lambda i: i.position))}
     if consultation.status in (Status.REVIEWED, Status.CLOSED) and review is not None:
         return PatientView(consultation.status, review.diagnosis, review.notes,
-                           reviewed_at=consultation.reviewed_at or review.created_at, **mine)
+                           reviewed_at=consultation.reviewed_at or review.created_at,
+                           specified=review.diagnosis_other, **mine)
     return PatientView(consultation.status, **mine)
 

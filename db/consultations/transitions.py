@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from db import audit
 from db.consultations.inputs import MAX_NOTES
-from db.errors import InvalidTransitionError, NotFoundError
-from db.models import Consultation, ConsultImage, Diagnosis, Review, Status, utcnow
+from db.errors import InvalidTransitionError, NotFoundError, ValidationError
+from db.models import MAX_DIAGNOSIS_OTHER, Consultation, ConsultImage, Diagnosis, Review, Status, utcnow
 from db.users import Clinician
 from db.validation import check_choice, check_text
 
@@ -70,11 +70,19 @@ def record_review(
     notes: str = "",
     agrees_with_ai: bool | None = None,
     *,
+    specified: str | None = None,
     now: datetime | None = None,
 ) -> Review:
-    """in_review -> reviewed, by the clinician who claimed it; the notes are shown to the patient."""
+    """in_review -> reviewed, by the clinician who claimed it; the notes are shown to the patient.
+
+    ``specified``: the condition in words, required with "other" (at most 200 characters) and ignored
+    otherwise."""
     check_choice("Diagnosis", diagnosis, [d.value for d in Diagnosis])
     check_text("Notes for the patient", notes, MAX_NOTES, multiline=True)
+    specified = (specified or "").strip() if diagnosis == Diagnosis.OTHER else ""
+    if diagnosis == Diagnosis.OTHER and not specified:
+        raise ValidationError("Other: name the condition.")
+    check_text("The other condition", specified, MAX_DIAGNOSIS_OTHER)
     now = now or utcnow()
     consultation = _transition(
         session,
@@ -91,6 +99,7 @@ def record_review(
         consultation_id=consultation.id,
         clinician_id=clinician.id,
         diagnosis=diagnosis,
+        diagnosis_other=specified or None,
         notes=notes,
         agrees_with_ai=agrees_with_ai,
         created_at=now,

@@ -123,6 +123,11 @@ def _images(rng: random.Random, truth: str, source: str, pool: dict[str, tuple[P
     return images
 
 
+# The four diagnoses the demo has always drawn from (a seed gives the same rows as before issue 19).
+DEMO_DIAGNOSES = (Diagnosis.PSORIASIS, Diagnosis.SEBORRHEIC_DERMATITIS, Diagnosis.OTHER, Diagnosis.NEEDS_IN_PERSON_VISIT)
+DEMO_OTHER = "demo: a condition other than the listed ones"
+
+
 def _review(rng: random.Random, truth: str, when: datetime, clinician_id: int | None,
             max_p: float | None) -> dict[str, Any]:
     """The demo clinician's review: mostly the truth, sometimes another answer."""
@@ -131,11 +136,12 @@ def _review(rng: random.Random, truth: str, when: datetime, clinician_id: int | 
     elif rng.random() < 0.9:
         diagnosis = Diagnosis(truth)
     else:
-        diagnosis = rng.choice(list(Diagnosis))
+        diagnosis = rng.choice(DEMO_DIAGNOSES)
     model_label = label_for(max_p or 0.0, THRESHOLD)
     return {
         "clinician_id": clinician_id,
         "diagnosis": diagnosis.value,
+        "diagnosis_other": DEMO_OTHER if diagnosis == Diagnosis.OTHER else None,
         "notes": rng.choice(NOTES[diagnosis]),
         "agrees_with_ai": None if rng.random() < 0.1 else diagnosis == model_label,
         "created_at": when,

@@ -26,6 +26,8 @@ def open_review(at, public_id: str):
 def fill_review(at, public_id: str, diagnosis: str, notes: str = "", agrees: str | None = None):
     at.radio(key=f"rv_diagnosis_{public_id}").set_value(diagnosis)
     at.text_area(key=f"rv_notes_{public_id}").input(notes)
+    if diagnosis == "other":
+        at.text_input(key=f"rv_other_{public_id}").input("Tinea corporis")
     if agrees:
         at.radio(key=f"rv_agrees_{public_id}").set_value(agrees)
     return at

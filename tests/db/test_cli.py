@@ -29,7 +29,7 @@ def reviewed(database: Database, clinician, diagnosis: str, images, *, source: s
         )
         if diagnosis:
             claim(s, consultation.id, clinician)
-            record_review(s, consultation.id, clinician, diagnosis)
+            record_review(s, consultation.id, clinician, diagnosis, specified="a condition for the test")
     return consultation
 
 

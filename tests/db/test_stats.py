@@ -26,7 +26,7 @@ def test_turnaround(database: Database, clinicians) -> None:  # type: ignore[no-
         with database.begin() as s:
             consultation, _ = submit_consultation(s, HISTORY, "v1", [new_image()], [None], now=t0)
             claim(s, consultation.id, alice, now=t0)
-            record_review(s, consultation.id, alice, "other", now=t0 + timedelta(hours=hours))
+            record_review(s, consultation.id, alice, "other", specified="tinea corporis", now=t0 + timedelta(hours=hours))
     with database.begin() as s:
         submit_consultation(s, HISTORY, "v1", [new_image()], [None])  # unreviewed: not counted
         result = turnaround(s)

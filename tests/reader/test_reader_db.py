@@ -232,7 +232,7 @@ def test_cases_from_reviewed_consultations(database, clinicians) -> None:
                 [new_prediction(), new_prediction()], is_demo=index == 3)
             if diagnosis:
                 claim(s, consultation.id, alice)
-                record_review(s, consultation.id, alice, diagnosis)
+                record_review(s, consultation.id, alice, diagnosis, specified="a condition for the test")
     with database.session() as s:
         assert count_labelled_consultations(s) == {"psoriasis": 1, "seborrheic_dermatitis": 1}
         assert count_labelled_consultations(s, include_demo=True) == {"psoriasis": 2, "seborrheic_dermatitis": 1}

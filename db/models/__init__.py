@@ -1,0 +1,27 @@
+"""Typed SQLAlchemy 2.0 models: the schema (migrations in ``db/migrations`` mirror it), one module per
+aggregate — :mod:`~db.models.base` (``Base``, the clock, enumerated values), :mod:`~db.models.accounts`,
+:mod:`~db.models.consultations`, :mod:`~db.models.reader_study`. Every name is importable from here
+(``from db.models import Consultation``), as Alembic's env and the callers do.
+"""
+
+from db.models.accounts import AppSetting, AuditEvent, User
+from db.models.base import (
+    MAX_DIAGNOSIS_OTHER,
+    NAMING_CONVENTION,
+    Base,
+    Diagnosis,
+    ImageSource,
+    Role,
+    Status,
+    UTCDateTime,
+    one_of,
+    utcnow,
+)
+from db.models.consultations import Consultation, ConsultImage, Prediction, Review
+from db.models.reader_study import Reading, ReaderStudy, StudyCase, StudyLabel, StudyReader, StudySource
+
+__all__ = [
+    "MAX_DIAGNOSIS_OTHER", "NAMING_CONVENTION", "AppSetting", "AuditEvent", "Base", "ConsultImage", "Consultation", "Diagnosis",
+    "ImageSource", "Prediction", "Reading", "ReaderStudy", "Review", "Role", "Status", "StudyCase", "StudyLabel",
+    "StudyReader", "StudySource", "UTCDateTime", "User", "one_of", "utcnow",
+]
