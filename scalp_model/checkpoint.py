@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .errors import WeightsCorruptError, WeightsMismatchError, WeightsMissingError
-from .network import IMAGENET_MEAN, IMAGENET_STD, ScalpNet, build_backbone
+from .network import IMAGENET_MEAN, IMAGENET_STD, MAP_LAYER, ScalpNet, build_backbone
 
 FORMAT = "scalpscope-checkpoint/1"
 CLASS_NAMES = ("psoriasis", "seborrheic_dermatitis")
@@ -34,7 +34,23 @@ def softmax_positive(logits: np.ndarray, positive_index: int, temperature: float
 
 @dataclass(frozen=True)
 class ModelMeta:
-    """Everything inference needs besides the weights, written by training."""
+    """Everything inference needs besides the weights, written by training and read everywhere else
+    (after MONAI's bundle ``metadata.json``: input shape and value range, labels, provenance).
+
+    - ``class_names``: output order of the logits; must be ``CLASS_NAMES`` in some order.
+    - ``input_size``: side in pixels of the square model input (224: the whole picture resized, no crop);
+      ``mean``/``std``: per-channel RGB statistics on the 0..1 scale that standardise it (ImageNet's by default);
+      ``transform_input``: torchvision GoogLeNet's own re-standardisation (on for its ImageNet weights).
+    - ``cam_target_layer``: the GoogLeNet block whose maps are served; the app needs ``inception5b``.
+    - ``temperature``: > 0, divides the logits before the softmax (temperature scaling, Guo et al. 2017).
+    - ``threshold``: P(psoriasis) at or above which the label is psoriasis, 0..1; ``uncertain_band``: half-width
+      of the band around it reported as uncertain, 0..1.
+    - ``ood_threshold``: out-of-scope score above which a photo is flagged (unitless, see
+      :func:`scalp_model.ood.gate_scores`); ``None`` when no gate was fitted.
+    - ``version``, ``created`` (ISO 8601 UTC), ``training`` (recipe, data, command), ``metrics`` (held-out
+      figures with confidence intervals), ``quantization`` (int8 activation ranges and the held-out change
+      they cause, written by ``python -m scalp_model quantize``).
+    """
 
     architecture: str = "googlenet"
     class_names: tuple[str, ...] = CLASS_NAMES
@@ -42,7 +58,7 @@ class ModelMeta:
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     transform_input: bool = False
-    cam_target_layer: str = "inception5b"
+    cam_target_layer: str = MAP_LAYER
     temperature: float = 1.0
     threshold: float = 0.5
     uncertain_band: float = 0.1

@@ -216,10 +216,22 @@ def _photo_input(image) -> np.ndarray:  # noqa: ANN001 - PIL image
 
 def select_engine(model: ModelSource, sha256: str, device: torch.device, backend: str = "auto",
                   precision: str = "auto", quantization: dict | None = None) -> Engine:
-    """ONNX Runtime for CPU inference when available (int8 where the checkpoint allows); torch otherwise.
+    """The engine that serves this checkpoint: ONNX Runtime on CPU when installed (int8 where the checkpoint
+    allows), torch on CUDA/MPS or when asked.
 
+    ``model``: the network, or a function that builds it (not called when a verified cached export exists);
+    ``sha256``: the checkpoint file's, naming the cache entries; ``backend``: ``auto``, ``torch`` or ``onnx``;
     ``precision``: ``fp32``; ``int8`` (needs the checkpoint's calibration, CPU and ONNX Runtime); or
-    ``auto``: int8 when the checkpoint's recorded held-out AUC change is within tolerance, else fp32.
+    ``auto``: int8 when ``quantization`` (the checkpoint's ``ModelMeta.quantization``) records a held-out AUC
+    change within tolerance, else fp32. Every engine's ``run`` takes an (n, 3, 224, 224) float32 batch and
+    returns logits (n, classes), pooled features (n, 1024) and class maps (n, classes, 7, 7), all float32.
+
+    The first call for a checkpoint exports, verifies against torch (probabilities within 1e-4 for fp32) and
+    caches the ONNX model (seconds); later processes load the cache (ONNX Runtime static quantisation for
+    int8: QDQ, uint8 activations, int8 weights). Raises ``ValueError`` for an unknown or impossible
+    combination (``onnx`` or ``int8`` off the CPU; ``int8`` without calibration), ``ImportError`` when
+    ``onnx``/``int8`` is required without ONNX Runtime, ``RuntimeError`` when a required export fails its
+    verification.
     """
     backend, precision = backend.lower(), precision.lower()
     if backend not in ("auto", "torch", "onnx"):

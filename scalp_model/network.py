@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # imported where a network is built: ``import torchvision`` p
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+# The block whose activations ScalpNetWithMaps turns into class maps (the output of forward_features).
+MAP_LAYER = "inception5b"
 
 
 def unwrap_logits(output: torch.Tensor | GoogLeNetOutputs | tuple) -> torch.Tensor:

@@ -24,8 +24,8 @@ from . import settings
 from .cam import library_cam, overlay_png, scale_map
 from .checkpoint import Checkpoint, ModelMeta, load_checkpoint
 from .engine import Engine, select_engine
-from .errors import ScalpScopeError
-from .network import ScalpNet
+from .errors import ScalpScopeError, WeightsMismatchError
+from .network import MAP_LAYER, ScalpNet
 from .ood import gate_scores
 from .preprocess import DecodedImage, decode_image, model_input
 from .quality import QualityReport, assess_quality
@@ -54,7 +54,25 @@ def resolve_device(requested: str | None = None) -> torch.device:
 
 @dataclass(frozen=True, eq=False)
 class Prediction:
-    """What the model says about one image; immutable so it can be cached and shared."""
+    """What the model says about one image; immutable so it can be cached and shared.
+
+    - ``label``: ``"psoriasis"`` when ``p_psoriasis >= threshold``, else ``"seborrheic_dermatitis"``.
+    - ``p_psoriasis``: calibrated probability of psoriasis, 0..1 (softmax of the logits divided by
+      ``temperature``, the checkpoint's temperature scaling; Guo et al. 2017).
+    - ``threshold``, ``uncertain_band``: the checkpoint's operating point and band, 0..1; ``uncertain`` is
+      ``|p_psoriasis - threshold| < uncertain_band``.
+    - ``ood_score``: how far the photo's 1024 pooled features lie from the training scalp photos, as the
+      mean squared standardised distance over a 32-component PCA subspace (:func:`scalp_model.ood.gate_scores`):
+      unitless, ≥ 0, about 1 for the training photos; ``out_of_scope`` is ``ood_score`` above the checkpoint's
+      ``ood_threshold`` (a validation quantile; 2.05 for the shipped model). ``None`` (and never out of scope)
+      for a checkpoint without a gate.
+    - ``cam``: the Grad-CAM map of ``label`` (Selvaraju et al. 2017) at ``inception5b``, float32, shape
+      (``input_size``, ``input_size``) = (224, 224) for the shipped model, values in [0, 1] (min-max scaled,
+      1 = most attention), laid over the whole picture squeezed to a square (no crop): stretch it to the
+      photo's aspect ratio to overlay it (:func:`scalp_model.cam.overlay_png`).
+    - ``timings_ms``: milliseconds per image, by step (``preprocess``, ``model``, ``postprocess``, ``decode``).
+    - ``model_version``, ``model_sha256``: the checkpoint that made it.
+    """
 
     label: str
     p_psoriasis: float
@@ -98,6 +116,7 @@ class Predictor:
 
     def __init__(self, checkpoint: Checkpoint, device: torch.device | str | None = None,
                  backend: str | None = None, precision: str | None = None) -> None:
+        _check_map_layer(checkpoint)  # before an engine is chosen, exported or verified
         self.checkpoint = checkpoint
         self.meta: ModelMeta = checkpoint.meta
         self.sha256 = checkpoint.sha256
@@ -110,8 +129,6 @@ class Predictor:
         self.engine: Engine = select_engine(lambda: self.model, self.sha256, self.device,
                                             backend or settings.BACKEND.get(), precision or settings.PRECISION.get(),
                                             self.meta.quantization)
-        if self.meta.cam_target_layer != "inception5b":
-            raise ValueError("the one-pass map needs cam_target_layer='inception5b'")
 
     @classmethod
     def from_path(cls, path: Path | str | None = None, device: str | None = None,
@@ -141,6 +158,11 @@ class Predictor:
         return self.meta.positive_probabilities(logits)
 
     def predict_batch(self, images: Sequence[Image.Image]) -> list[Prediction]:
+        """Predictions for decoded RGB pictures (any size; each squeezed to ``input_size`` squared), in order.
+
+        One engine call for the whole batch, each image giving the same result as :meth:`predict` (within
+        1e-5). An empty sequence gives ``[]``. Thread-safe; raises nothing on purpose for a valid ``PIL`` image.
+        """
         if not images:
             return []
         t0 = time.perf_counter()
@@ -215,6 +237,12 @@ class Predictor:
                            prediction=_with_timings(prediction, dict(prediction.timings_ms, preprocess=prep_ms)))
 
     def predict(self, image: Image.Image) -> Prediction:
+        """The :class:`Prediction` for one decoded RGB picture (from :func:`~scalp_model.preprocess.decode_image`).
+
+        One forward pass gives the probability, the map of the predicted class (the closed-form Grad-CAM of
+        :class:`~scalp_model.network.ScalpNetWithMaps`, equal to pytorch-grad-cam's within 1e-4) and the
+        out-of-scope score. ``timings_ms`` has no ``decode`` here (see :meth:`analyze_bytes`).
+        """
         return self.predict_batch([image])[0]
 
     def _result(self, p: float, maps: np.ndarray, ood_score: float | None) -> Prediction:
@@ -240,8 +268,18 @@ class Predictor:
         return Analysis(decoded=decoded, quality=quality, prediction=_with_timings(prediction, timings))
 
     def explain(self, image: Image.Image, method: str = "gradcam", class_name: str | None = None) -> np.ndarray:
-        """A map from pytorch-grad-cam (any of its methods) on the checkpoint's target layer."""
+        """A map from pytorch-grad-cam (Gildenblat et al., ``jacobgil/pytorch-grad-cam``) for research and checks.
+
+        ``method``: one of :data:`scalp_model.cam.METHODS` (``gradcam``, ``gradcam++``, ``hirescam``, ``xgradcam``,
+        ``layercam``, ``eigencam``, ``scorecam``); ``class_name``: one of the checkpoint's ``class_names``, by
+        default the predicted label. Returns a float32 (``input_size``, ``input_size``) map in [0, 1] at the
+        checkpoint's ``cam_target_layer``. Runs torch with gradients on a private copy of the network, so it
+        costs ~100 ms on a CPU against ~0.1 ms for ``predict``'s map. Raises ``ValueError`` for an unknown
+        method or class.
+        """
         label = class_name or self.predict(image).label
+        if label not in self.meta.class_names:
+            raise ValueError(f"unknown class {label!r}: this model's classes are {list(self.meta.class_names)}")
         batch = torch.from_numpy(self._inputs([image])).to(self.device).requires_grad_(True)
         return library_cam(self._hookable_model(), batch, self.meta.cam_target_layer,
                            [self.meta.class_names.index(label)], method)[0]
@@ -253,6 +291,17 @@ class Predictor:
             if self._explain_model is None:
                 self._explain_model = copy.deepcopy(self.model).eval()
             return self._explain_model
+
+
+def _check_map_layer(checkpoint: Checkpoint) -> None:
+    """The served map is computed in the forward pass at :data:`~scalp_model.network.MAP_LAYER` only."""
+    layer = checkpoint.meta.cam_target_layer
+    if layer != MAP_LAYER:
+        raise WeightsMismatchError(
+            f"{checkpoint.path or 'This checkpoint'} asks for attention maps at {layer!r}, but the app computes "
+            f"them in the same forward pass only at GoogLeNet's last block, {MAP_LAYER!r}. Use a checkpoint made "
+            f"by 'python -m scalp_model train' (it records {MAP_LAYER!r}), or set its cam_target_layer to it."
+        )
 
 
 def _with_timings(pred: Prediction, timings: Mapping[str, float]) -> Prediction:

@@ -7,20 +7,26 @@ whose data is whole but whose end-of-image marker is missing. Large pictures are
 decoded (JPEG DCT scaling; other formats in strips of rows) and at most ``SCALPSCOPE_MAX_LARGE_DECODES``
 large pictures are decoded at once per process. Failures are :class:`InvalidImageError` with a message a
 patient can act on.
+
+This module holds the decoding steps and the model input; three helpers do one job each: colour modes and
+ICC profiles (:mod:`scalp_model.colour`), bounded memory for large pictures (:mod:`scalp_model.decode_memory`)
+and files that end early (:mod:`scalp_model.truncated`).
 """
 from __future__ import annotations
 
 import functools
 import io
-import threading
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from . import settings
-from .errors import ImageTooLargeError, InvalidImageError, TruncatedImageError
+from .colour import source_profile, to_srgb
+from .decode_memory import decode_slot, reduced_rgb
+from .errors import ImageTooLargeError, InvalidImageError
+from .truncated import load_pixels
 
 try:  # HEIC/HEIF from iPhones; optional so that a minimal install still reads JPEG/PNG.
     from pillow_heif import register_heif_opener
@@ -39,15 +45,6 @@ WORKING_SIZE = 512  # longest side kept for the quality report and display; the 
 DECODE_MIN_FRACTION = 7 / 8
 DECODE_MIN_SIDE = int(WORKING_SIZE * DECODE_MIN_FRACTION)
 MIN_SIDE = 32
-# A decode that holds more than this many pixels at full size waits for one of the process's
-# SCALPSCOPE_MAX_LARGE_DECODES slots (a 59 MP RGBA PNG alone is 236 MB of pixels).
-LARGE_DECODE_PIXELS = 16_000_000
-LARGE_DECODE_WAIT_S = 120.0
-STRIP_PIXELS = 4_000_000  # at most this many pixels converted and reduced at a time (a strip of whole rows)
-JPEG_EOI = b"\xff\xd9"
-# Bytes put between a JPEG's data and an added end marker to tell a complete file from a cut one: a decoder
-# that has finished the picture never reads them; one that has not decodes them into the missing part.
-_PROBE_FILLER = bytes(range(1, 255))
 
 
 @dataclass(frozen=True)
@@ -106,33 +103,23 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     return img
 
 
-def _to_rgb(img: Image.Image, high: float | None = None) -> Image.Image:
-    """Any Pillow mode to 8-bit RGB; transparency is flattened onto white.
-
-    ``high``: the level that becomes 255 in 32-bit and float pictures (by default from the picture's own
-    maximum; pass the whole picture's when converting it strip by strip).
-    """
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        hi = 65535.0 if img.mode.startswith("I;16") or (high if high is not None else arr.max()) > 255 else 255.0
-        arr = np.clip(arr / hi * 255.0, 0, 255).astype(np.uint8)
-        return Image.fromarray(arr, mode="L").convert("RGB")
-    if img.mode == "P":
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    if img.mode != "RGB":
-        return img.convert("RGB")
-    return img
-
-
 def decode_image(data: bytes, *, max_bytes: int | None = None, max_pixels: int | None = None,
                  working_size: int = WORKING_SIZE) -> DecodedImage:
-    """Decode untrusted bytes safely into an upright sRGB image no larger than ``working_size``.
+    """Decode untrusted upload bytes safely into an upright 8-bit sRGB picture.
 
-    Raises :class:`InvalidImageError` (or a subclass) with a message a patient can act on.
+    ``data``: the file as uploaded (JPEG, MPO, PNG, HEIC/HEIF, WebP, TIFF, BMP or GIF: its first frame), at most
+    ``max_bytes`` bytes (default ``SCALPSCOPE_MAX_UPLOAD_MB``, 20 MB) and ``max_pixels`` pixels (default
+    ``SCALPSCOPE_MAX_PIXELS``, 60 MP), each side ≥ 32 px and no more than 40 times the other.
+    Returns a :class:`DecodedImage` whose ``image`` is RGB with its longest side at most ``working_size`` pixels
+    (512 by default; smaller pictures keep their size): EXIF orientation applied, transparency flattened onto
+    white, 16-bit levels scaled, an embedded ICC profile converted to sRGB (littlecms via Pillow's ``ImageCms``).
+    JPEGs are decoded at the smallest DCT scale (1/2, 1/4, 1/8) that keeps 7/8 of ``working_size``; other large
+    pictures are reduced in strips, and pictures over 16 MP wait for a large-decode slot.
+
+    Raises :class:`InvalidImageError` (empty, unreadable, not an accepted format, damaged, too small or too
+    narrow), :class:`ImageTooLargeError` (over a cap, a decompression bomb, or no large-decode slot within two
+    minutes) or :class:`TruncatedImageError` (the file ends before the picture), each with a message a patient
+    can act on. Thread-safe.
     """
     max_bytes = settings.max_upload_bytes() if max_bytes is None else max_bytes
     max_pixels = settings.max_pixels() if max_pixels is None else max_pixels
@@ -154,14 +141,14 @@ def decode_image(data: bytes, *, max_bytes: int | None = None, max_pixels: int |
             draft = _draft_request(img.size, int(working_size * DECODE_MIN_FRACTION))
             img.draft("RGB", draft)
         img.seek(0)
-        with _decode_slot(img):
-            img, repairs = _load(img, data, fmt, draft)
+        with decode_slot(img):
+            img, repairs = load_pixels(img, data, fmt, draft)
             # Read after decoding: a PNG's getexif() decodes the whole picture to look for an eXIf chunk
             # after the pixels, which must not happen outside the large-decode slot.
             orientation = _orientation(img)
-            source = _source_profile(icc, img.mode)
-            img = _reduced_rgb(img, working_size, keep_cmyk=source.space == "CMYK")
-        img, conversion = _to_srgb(img, source)
+            source = source_profile(icc, img.mode)
+            img = reduced_rgb(img, working_size, keep_cmyk=source.space == "CMYK")
+        img, conversion = to_srgb(img, source)
         img = _exif_transpose(img, orientation)
     except InvalidImageError:
         raise
@@ -175,186 +162,6 @@ def decode_image(data: bytes, *, max_bytes: int | None = None, max_pixels: int |
     return DecodedImage(image=img, original_size=original_size, format=fmt, frames=frames,
                         exif_orientation=orientation, colour_profile=source.description,
                         colour_conversion=conversion, repairs=repairs)
-
-
-# --- decoding in bounded memory -------------------------------------------------------------------------
-_slots_lock = threading.Lock()
-_slots: dict[int, threading.BoundedSemaphore] = {}
-
-
-def _large_decode_slots() -> threading.BoundedSemaphore:
-    n = settings.max_large_decodes()
-    with _slots_lock:
-        if n not in _slots:
-            _slots[n] = threading.BoundedSemaphore(n)
-        return _slots[n]
-
-
-class _decode_slot:
-    """Holds one of the process's large-decode slots while a picture of more than LARGE_DECODE_PIXELS is
-    decoded and reduced (after ``draft``, so a phone JPEG decoded at 1/8 never waits)."""
-
-    def __init__(self, img: Image.Image) -> None:
-        self.semaphore = _large_decode_slots() if img.size[0] * img.size[1] > LARGE_DECODE_PIXELS else None
-
-    def __enter__(self) -> None:
-        if self.semaphore is not None and not self.semaphore.acquire(timeout=LARGE_DECODE_WAIT_S):
-            raise ImageTooLargeError("The server is busy with other very large pictures. Please try again in a "
-                                     "minute, or send a smaller photo (under 16 megapixels).")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.semaphore is not None:
-            self.semaphore.release()
-            _return_free_memory()
-
-
-@functools.lru_cache(maxsize=1)
-def _malloc_trim() -> object | None:
-    try:
-        import ctypes
-
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        return None
-
-
-def _return_free_memory() -> None:
-    """Give the pages freed by a large decode back to the system (glibc keeps freed memory in per-thread
-    arenas otherwise: sessions run in threads, so each would keep a picture's worth of resident memory)."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-def _reduced_rgb(img: Image.Image, working_size: int, *, keep_cmyk: bool = False) -> Image.Image:
-    """8-bit RGB (CMYK kept when ``keep_cmyk``) with the longest side at most ``working_size``.
-
-    A large picture is converted and box-reduced in strips of rows, so no full-size copy in another mode
-    (RGBA composite, palette expansion, 16-bit scaling) is ever made next to the decoded one.
-    """
-    if keep_cmyk and img.mode == "CMYK":
-        convert = lambda im: im  # noqa: E731 - converted from its CMYK profile afterwards
-    else:
-        high = float(img.getextrema()[1]) if img.mode in ("I", "F") else None  # one scale for every strip
-        convert = functools.partial(_to_rgb, high=high)
-    w, h = img.size
-    factor = max(w, h) // working_size
-    if factor >= 2 and w * h > 4 * working_size * working_size:
-        rows = factor * max(1, STRIP_PIXELS // (w * factor))  # a multiple of the factor: strips reduce exactly
-        out: Image.Image | None = None
-        for top in range(0, h, rows):
-            strip = convert(img.crop((0, top, w, min(h, top + rows)))).reduce(factor)
-            if out is None:
-                out = Image.new(strip.mode, (strip.width, -(-h // factor)))
-            out.paste(strip, (0, top // factor))
-        img.close()
-        img = out  # type: ignore[assignment]
-    else:
-        img = convert(img)
-    if max(img.size) > working_size:
-        img.thumbnail((working_size, working_size), Image.Resampling.BILINEAR)
-    return img
-
-
-# --- JPEGs without their end marker ---------------------------------------------------------------------
-def _load(img: Image.Image, data: bytes, fmt: str, draft: tuple[int, int] | None
-          ) -> tuple[Image.Image, tuple[str, ...]]:
-    """Decode the pixels; a JPEG missing only its end-of-image marker is accepted (and the repair named)."""
-    try:
-        img.load()
-        return img, ()
-    except OSError as exc:
-        truncated = "truncated" in str(exc)
-        if fmt not in ("JPEG", "MPO") or not truncated:
-            if truncated:
-                raise TruncatedImageError(
-                    f"This {fmt} file ends early: part of the picture is missing from the file itself, so sending "
-                    "the same file again will not help and the part that is there cannot be assessed on its own. "
-                    "Please choose the original photo on your device, or take a new one.", fraction_present=None,
-                ) from exc
-            raise
-    body = data.rstrip(b"\xff")  # a lone 0xFF is half a marker
-    complete = _decode_jpeg(body + JPEG_EOI, draft)
-    probe = _decode_jpeg(body + _PROBE_FILLER + JPEG_EOI, draft)
-    a, b = np.asarray(complete), np.asarray(probe)
-    if a.shape == b.shape and np.array_equal(a, b):
-        return complete, ("missing JPEG end-of-image marker",)
-    rows = np.flatnonzero((a != b).reshape(a.shape[0], -1).any(axis=1)) if a.shape == b.shape else np.array([0])
-    fraction = float(rows[0]) / a.shape[0] if rows.size else 0.0
-    percent = int(fraction * 100)
-    if percent >= 1:
-        what = (f"only the top {percent}% of the picture is in it and the bottom {100 - percent}% is missing from "
-                "the file itself")
-    else:
-        what = "almost all of the picture is missing from the file itself"
-    raise TruncatedImageError(
-        f"This JPEG file ends early: {what}. Sending the same file again will not help, and the part that is "
-        "there cannot be assessed on its own. Please choose the original photo on your device, or take a new one.",
-        fraction_present=fraction,
-    )
-
-
-def _decode_jpeg(data: bytes, draft: tuple[int, int] | None) -> Image.Image:
-    img = Image.open(io.BytesIO(data))
-    if draft is not None:
-        img.draft("RGB", draft)
-    img.load()
-    return img
-
-
-# --- colour -----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Source:
-    icc: bytes | None = None
-    space: str | None = None  # "RGB", "GRAY" or "CMYK" when the profile can be used for this picture
-    description: str | None = None
-    note: str = "none"
-
-
-_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-_GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"})
-_PROFILE_MODES = {"RGB": frozenset({"RGB", "RGBA", "RGBa", "RGBX", "P", "PA"}), "GRAY": _GRAY_MODES,
-                  "CMYK": frozenset({"CMYK"})}
-
-
-def _source_profile(icc: bytes | None, mode: str) -> _Source:
-    """The embedded profile if it describes this picture's colours, with why it is not used otherwise."""
-    if not icc:
-        return _Source()
-    try:
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        space = str(profile.profile.xcolor_space).strip()
-        description = _printable(ImageCms.getProfileDescription(profile)) or "unnamed profile"
-    except (OSError, ValueError, TypeError, AttributeError):  # ImageCms.PyCMSError is an OSError
-        return _Source(note="ignored: the embedded colour profile cannot be read; colours taken as sRGB")
-    if mode not in _PROFILE_MODES.get(space, ()):
-        return _Source(description=description,
-                       note=f"ignored: a {space or 'unknown'} profile does not fit a {mode} picture; taken as sRGB")
-    return _Source(icc=icc, space=space, description=description)
-
-
-def _printable(text: str, limit: int = 80) -> str:
-    return "".join(c for c in str(text) if c.isprintable()).strip()[:limit]
-
-
-@functools.lru_cache(maxsize=16)
-def _transform(icc: bytes, in_mode: str) -> ImageCms.ImageCmsTransform:
-    # NOCACHE: littlecms's one-pixel cache is not safe when sessions apply one transform from several threads.
-    return ImageCms.buildTransform(ImageCms.ImageCmsProfile(io.BytesIO(icc)), _SRGB, in_mode, "RGB",
-                                   renderingIntent=ImageCms.Intent.PERCEPTUAL, flags=ImageCms.Flags.NOCACHE)
-
-
-def _to_srgb(img: Image.Image, source: _Source) -> tuple[Image.Image, str]:
-    """Pixels of ``img`` (RGB, or CMYK for a CMYK profile) in sRGB, from the picture's embedded profile."""
-    if source.icc is None:
-        return _to_rgb(img), source.note
-    in_mode = {"RGB": "RGB", "GRAY": "L", "CMYK": "CMYK"}[source.space or "RGB"]
-    if img.mode != in_mode:
-        img = img.convert(in_mode)  # RGB whose channels are equal (gray), or RGB for an RGB profile
-    try:
-        return ImageCms.applyTransform(img, _transform(source.icc, in_mode)), "converted to sRGB"
-    except (OSError, ValueError, TypeError):  # a profile littlecms opens but cannot build a transform from
-        return _to_rgb(img), "ignored: the embedded colour profile cannot be applied; colours taken as sRGB"
 
 
 def _orientation(img: Image.Image) -> int:

@@ -23,6 +23,18 @@ MIN_RESOLUTION = 224
 
 @dataclass(frozen=True)
 class QualityReport:
+    """A photo's quality figures and what the patient can do about them.
+
+    - ``width``, ``height``: the upload's size in pixels as stored in the file (before reduction and EXIF rotation).
+    - ``blur_variance``: variance of the Laplacian (Pech-Pacheco et al. 2000) of the grayscale picture with its
+      longest side at ``BLUR_SIDE`` (384) px, in squared 8-bit grey levels; below ``BLUR_MIN_VARIANCE`` (60)
+      the photo is called blurry.
+    - ``mean_brightness``: mean grey level, 0..255; ``dark_fraction``/``bright_fraction``: share of pixels,
+      0..1, at or below ``DARK_LEVEL`` (20) / at or above ``BRIGHT_LEVEL`` (245).
+    - ``issues``: machine names, a subset of ``low_resolution``, ``blurry``, ``underexposed``, ``overexposed``;
+      ``advice``: one sentence a patient can act on per issue, then a general tip when there is any issue.
+    """
+
     width: int
     height: int
     blur_variance: float
@@ -44,6 +56,13 @@ class QualityReport:
 
 
 def assess_quality(image: Image.Image, original_size: tuple[int, int]) -> QualityReport:
+    """The :class:`QualityReport` of a decoded picture (any size and mode; measured on the working-size copy).
+
+    ``original_size``: (width, height) in pixels of the upload as sent, which decides ``low_resolution``
+    (shorter side under ``MIN_RESOLUTION``, 224 px: the model's input). Blur is measured at a fixed size so
+    that it does not depend on the upload's resolution. Thresholds are heuristics chosen on the demo photos,
+    not validated cut-offs. Raises nothing on purpose; a few milliseconds at 512 px.
+    """
     gray = np.asarray(image.convert("L"))
     h, w = gray.shape
     scale = BLUR_SIDE / max(h, w)

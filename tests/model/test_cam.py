@@ -105,3 +105,60 @@ def test_overlay_blend_matches_pytorch_grad_cam() -> None:
     for weight in (0.2, 0.55, 0.9):
         np.testing.assert_array_equal(blend_heatmap(rgb, mask, weight),
                                       show_cam_on_image(rgb, mask, use_rgb=True, image_weight=weight))
+
+
+def test_a_bad_class_index_raises_instead_of_returning_none(predictor: Predictor) -> None:
+    """pytorch-grad-cam's ``with`` block swallows an IndexError and returns None: the index is checked first."""
+    import torch
+
+    from scalp_model.cam import library_cam
+
+    batch = torch.from_numpy(predictor._inputs(_images(1))).requires_grad_(True)
+    with pytest.raises(ValueError, match="class index 5 is out of range: this model has 2 classes"):
+        library_cam(predictor._hookable_model(), batch, "inception5b", [5])
+    with pytest.raises(ValueError, match="class index -1 is out of range"):
+        library_cam(predictor._hookable_model(), batch, "inception5b", [-1])
+    with pytest.raises(ValueError, match="2 class indices for 1 images"):
+        library_cam(predictor._hookable_model(), batch, "inception5b", [0, 1])
+    assert library_cam(predictor._hookable_model(), batch, "inception5b", [1]).shape == (1, 224, 224)
+
+
+def test_an_error_the_library_swallows_is_not_returned_as_none(predictor: Predictor,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from scalp_model import cam
+
+    monkeypatch.setattr(cam, "_check_class_index", lambda *args: None)  # let the bad index reach the library
+    batch = torch.from_numpy(predictor._inputs(_images(1))).requires_grad_(True)
+    hooks = _hook_count(predictor._hookable_model())
+    with pytest.raises(RuntimeError, match="returned no map"):
+        cam.library_cam(predictor._hookable_model(), batch, "inception5b", [5])
+    assert _hook_count(predictor._hookable_model()) == hooks  # the library's hooks were still released
+
+
+def test_explain_names_an_unknown_class(predictor: Predictor) -> None:
+    with pytest.raises(ValueError, match="unknown class 'eczema'.*psoriasis"):
+        predictor.explain(_images(1)[0], class_name="eczema")
+
+
+@pytest.mark.parametrize("weight", [0.2, 0.55, 0.9])
+def test_overlay_png_pixels_equal_show_cam_on_image(predictor: Predictor, weight: float) -> None:
+    """The table-driven overlay gives the library's pixels exactly, stretched to the photo's own shape."""
+    import io
+
+    import cv2
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
+    from scalp_model.cam import overlay_png
+
+    for seed, (w, h) in enumerate([(512, 341), (300, 451), (97, 64)]):
+        img = Image.fromarray(photo_array(w, h, seed=seed))
+        cam = predictor.predict(img).cam
+        png = overlay_png(img, cam, image_weight=weight)
+        decoded = Image.open(io.BytesIO(png))
+        assert png.startswith(b"\x89PNG") and decoded.mode == "RGB" and decoded.size == (w, h)
+        assert not decoded.info  # no metadata chunks
+        rgb = np.asarray(img, dtype=np.float32) / 255.0
+        expected = show_cam_on_image(rgb, np.clip(cv2.resize(cam, (w, h)), 0, 1), use_rgb=True, image_weight=weight)
+        np.testing.assert_array_equal(np.asarray(decoded), expected)

@@ -112,3 +112,18 @@ def test_analyze_many_keeps_order_and_passes_failures_through(predictor: Predict
 
 def test_analyze_many_of_nothing(predictor: Predictor) -> None:
     assert list(predictor.analyze_many([])) == []
+
+
+def test_a_checkpoint_mapping_another_layer_is_refused_before_any_engine_is_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scalp_model import predictor as predictor_module
+    from scalp_model.errors import ScalpScopeError, WeightsMismatchError
+
+    def no_engine(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise AssertionError("an engine was chosen (and maybe exported) for a checkpoint that cannot be served")
+
+    monkeypatch.setattr(predictor_module, "select_engine", no_engine)
+    ckpt = make_checkpoint(tmp_path / "layer.pt", cam_target_layer="inception4e")
+    with pytest.raises(WeightsMismatchError, match="'inception4e'.*only at GoogLeNet's last block, 'inception5b'") as info:
+        Predictor.from_path(ckpt, device="cpu")
+    assert isinstance(info.value, ScalpScopeError) and str(ckpt) in str(info.value)
