@@ -118,7 +118,9 @@ def overlay_png(image: Image.Image, cam: np.ndarray, *, image_weight: float = 0.
     ``cam``: a square map in [0, 1] (``Prediction.cam``), stretched bilinearly to the photo; ``image_weight``:
     the photo's share of the blend, 0..1. The pixels equal pytorch-grad-cam's ``show_cam_on_image(..., use_rgb=True)``
     of the same photo and stretched map (tested), computed from two look-up tables (OpenCV) instead of float
-    arithmetic on every pixel; a few milliseconds for a 512 px photo. The PNG carries no metadata.
+    arithmetic on every pixel. Most of the cost is the PNG encoding (see ``_PNG_PARAMS``); the whole overlay of
+    a 512 px photo took 29 ms against 51 ms before (medians, interleaved, on the loaded 2-core machine).
+    The PNG carries no metadata.
     """
     bgr = cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2BGR)
     h, w = bgr.shape[:2]
