@@ -13,12 +13,13 @@ Pages lay out widgets and call these functions; each function frames its own uni
 
 Clinicians: :mod:`clinic.cases` (queue, opening a case, :func:`~clinic.cases.save_review` and the next case
 of the same filtered queue, the patient's follow-up); reader studies: :mod:`clinic.study`; accounts the app
-creates: :mod:`clinic.accounts`; one ``db`` function in its own unit of work: :mod:`clinic.units`.
+creates: :mod:`clinic.accounts`; asking the patient for more and the answer: :mod:`clinic.requests`; one ``db`` function in its own unit of work: :mod:`clinic.units`.
 """
 from clinic.cases import QueueFilter, Saved, follow_up, next_waiting, open_case, queue_page, save_review
 from clinic.photos import Photo, read_photo
+from clinic.requests import answer, ask_patient
 from clinic.study import build_study_cases
 from clinic.submit import Submitted, Upload, submit_consultation
 
-__all__ = ["Photo", "QueueFilter", "Saved", "Submitted", "Upload", "build_study_cases", "follow_up",
+__all__ = ["answer", "ask_patient", "Photo", "QueueFilter", "Saved", "Submitted", "Upload", "build_study_cases", "follow_up",
            "next_waiting", "open_case", "queue_page", "read_photo", "save_review", "submit_consultation"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from db import consultations
-from db.consultations import OPEN_STATUSES, PatientView, QueueCursor, QueuePage
+from db.consultations import OPEN_STATUSES, PatientFollowUp, QueueCursor, QueuePage
 from db.engine import Database
 from db.models import MAX_DIAGNOSIS_OTHER, Consultation, Status, utcnow
 from db.users import Clinician
@@ -106,7 +106,7 @@ def save_review(database: Database, case: Consultation, clinician: Clinician, di
     return Saved(case.public_id, following)
 
 
-def follow_up(database: Database, code: str) -> PatientView | None:
+def follow_up(database: Database, code: str) -> PatientFollowUp | None:
     """The patient's view for an access code, or None for a code that matches nothing (audited)."""
     with database.begin() as session:
         return consultations.lookup_by_code(session, code)

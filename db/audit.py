@@ -32,6 +32,8 @@ ACTIONS = frozenset(
         "consultation.release",
         "consultation.review",
         "consultation.close",
+        "consultation.request_info",
+        "consultation.answer",
         "patient.lookup",
         "user.create",
         "user.login",

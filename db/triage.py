@@ -11,7 +11,9 @@ the model is uncertain (or gave no output)  48 hours
 otherwise                                   72 hours
 ==========================================  ==========
 
-The shortest applicable target wins. The queue shows the case due first (the most overdue) first, so a
+The shortest applicable target wins. A consultation whose patient answered the dermatologist's request for
+more information (issue 19) comes before every other waiting case, the earliest answer first: its key is
+:func:`answered_key`, above any due-time key, and it keeps its reason ("patient answered a request"). The queue shows the case due first (the most overdue) first, so a
 case that has waited 14 days comes before one submitted a minute ago whatever the model said, and a
 flagged case moves up by the time its target is shorter. P(psoriasis) plays no part: a high estimate is
 not urgency. The ordering key is stored in ``consultations.priority`` as minus the due time in whole
@@ -31,6 +33,7 @@ TARGET_UNCERTAIN = timedelta(hours=48)
 TARGET_OUT_OF_SCOPE = timedelta(hours=24)
 TARGET_SEVERE_ITCH = timedelta(hours=24)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+ANSWERED_BAND = 2**30  # keys above 0 are answered cases: ANSWERED_BAND - the minute of the answer (about 1.04e9)
 
 
 @dataclass(frozen=True)
@@ -40,13 +43,29 @@ class Flags:
     out_of_scope: bool = False
     uncertain: bool = False
     severe_itch: bool = False
+    answered_at: datetime | None = None  # when the patient answered a request for more information
 
 
 def flags_of(consultation: object) -> Flags:
-    """The flags of a stored consultation (``any_out_of_scope``, ``any_uncertain``, ``itch``)."""
+    """The flags of a stored consultation (``any_out_of_scope``, ``any_uncertain``, ``itch``, and the answer
+    time that an answered case's ``priority`` holds)."""
     return Flags(bool(getattr(consultation, "any_out_of_scope", False)),
                  bool(getattr(consultation, "any_uncertain", False)),
-                 getattr(consultation, "itch", None) == "severe")
+                 getattr(consultation, "itch", None) == "severe",
+                 answered_time(getattr(consultation, "priority", None)))
+
+
+def answered_key(answered_at: datetime) -> int:
+    """The stored key of a case whose patient answered at ``answered_at``: above every due-time key (those
+    are negative), earlier answers higher."""
+    return ANSWERED_BAND - int((_aware(answered_at) - _EPOCH).total_seconds() // 60)
+
+
+def answered_time(priority: int | None) -> datetime | None:
+    """When the patient answered, for a key made by :func:`answered_key` (to the minute); None otherwise."""
+    if priority is None or priority <= 0:
+        return None
+    return _EPOCH + timedelta(minutes=ANSWERED_BAND - priority)
 
 
 def target(flags: Flags) -> timedelta:
@@ -84,6 +103,8 @@ def reasons(flags: Flags, created_at: datetime, now: datetime) -> str:
     left = due - _aware(now)
     goal = f"target {_target_text(target(flags))}"
     parts = [f"overdue by {span_text(-left)} ({goal})" if left < timedelta(0) else f"due in {span_text(left)} ({goal})"]
+    if flags.answered_at is not None:
+        parts.insert(0, f"patient answered a request {span_text(_aware(now) - flags.answered_at)} ago")
     if flags.out_of_scope:
         parts.append("photo out of scope")
     if flags.severe_itch:

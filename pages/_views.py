@@ -23,10 +23,12 @@ LABELS = {
 STATUS_TEXT = {
     "submitted": "Received — waiting for a dermatologist",
     "in_review": "A dermatologist is looking at your photos",
+    "awaiting_patient": "The dermatologist needs more information from you",
     "reviewed": "Reviewed by a dermatologist",
     "closed": "Reviewed and closed",
 }
-STATUS_SHORT = {"submitted": "Waiting", "in_review": "In review", "reviewed": "Reviewed", "closed": "Closed"}
+STATUS_SHORT = {"submitted": "Waiting", "in_review": "In review", "awaiting_patient": "Waiting for patient",
+                "reviewed": "Reviewed", "closed": "Closed"}
 PSORIASIS_COLOUR, SEBDERM_COLOUR = "#b5475b", "#3f7fa6"
 MAP_CAPTION = ("Warm colours show the areas that weighed most in the estimate. "
                "They are not a map of the disease.")

@@ -34,3 +34,17 @@ NEXT_STEPS = {
     "needs_in_person_visit": ("The dermatologist would like to see you in person. Please book an appointment with "
                               "a dermatologist or your doctor."),
 }
+
+
+# A request for more information (issue 19): each need as the dermatologist picks it, and as the patient reads it.
+NEED_SHORT = {"same_area": "Another photo of the same area", "closer": "A closer photo", "hairline": "The hairline",
+              "nails": "The nails", "elbows": "The elbows", "knees": "The knees", "question": "An answer to a question"}
+NEED_PATIENT = {
+    "same_area": "another photo of the same area of your scalp, in good light",
+    "closer": "a closer photo: hold the phone about 10 cm (a hand's width) from the skin, and part the hair",
+    "hairline": "a photo of your hairline (forehead and temples)",
+    "nails": "a photo of your fingernails and toenails",
+    "elbows": "a photo of your elbows",
+    "knees": "a photo of your knees",
+    "question": "an answer to the dermatologist's question below",
+}

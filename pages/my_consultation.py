@@ -1,15 +1,45 @@
-"""My consultation: a patient enters the access code and reads the status or the dermatologist's conclusion."""
+"""My consultation: a patient enters the access code and reads the status or the dermatologist's conclusion,
+and answers the dermatologist's request for more information (photos and text)."""
 import streamlit as st
 
 from clinic.cases import follow_up
+from clinic.requests import answer
+from clinic.submit import Upload
 from db.errors import UnknownAccessCodeError
 from pages import _report as report
 from pages import _resources as res
 from pages import _views as views
-from pages._wording import NEXT_STEPS
+from pages._wording import NEED_PATIENT, NEXT_STEPS
 from security.text import plain
 
+ANSWER_TYPES = ["jpg", "jpeg", "png", "heic", "heif", "webp"]
+MAX_ANSWER_PHOTOS = 3
+
+
+def answer_form(code: str) -> None:
+    """The patient's answer to the open request: photos (read, checked and analysed as the first ones) and text."""
+    with st.form("answer", clear_on_submit=True):
+        files = st.file_uploader(f"Your photos (up to {MAX_ANSWER_PHOTOS})", type=ANSWER_TYPES,
+                                 accept_multiple_files=True, key="my_answer_files")
+        reply = st.text_area("Your answer", key="my_answer_text", max_chars=4000)
+        sent = st.form_submit_button("Send my answer", type="primary", icon=":material/send:")
+    if not sent:
+        return
+    if len(files or []) > MAX_ANSWER_PHOTOS:
+        st.error(f"Send at most {MAX_ANSWER_PHOTOS} photos.")
+        st.stop()
+    with res.friendly_errors(), st.spinner("Checking your photos…"):
+        photos = answer(res.get_database(), code, reply, [Upload(f.getvalue()) for f in files or []],
+                        predictor=res.get_predictor())
+    st.session_state["my_notice"] = (f"Thank you: your answer{' and photos' if photos else ''} reached the "
+                                     "dermatologist, who will look at your consultation again first.")
+    st.rerun()
+
+
 st.title("My consultation")
+notice = st.session_state.pop("my_notice", None)
+if notice:
+    st.success(notice, icon=":material/check_circle:")
 st.markdown("Enter the access code you received when you sent your photos.")
 
 with st.form("lookup", clear_on_submit=False):  # the code stays in the field: a typo is fixed, not retyped
@@ -18,6 +48,8 @@ with st.form("lookup", clear_on_submit=False):  # the code stays in the field: a
     looked_up = st.form_submit_button("Show my consultation", type="primary")
 
 if looked_up:
+    st.session_state["my_shown"] = True  # the consultation stays on screen while the patient answers
+if looked_up or st.session_state.get("my_shown"):
     with res.friendly_errors():
         view = follow_up(res.get_database(), code)
     if view is None:
@@ -27,7 +59,16 @@ if looked_up:
     if view.submitted_at is not None:
         st.caption(f"Photos sent {view.submitted_at:%d %B %Y}"
                    + (f" · reviewed on {view.reviewed_at:%d %B %Y, %H:%M} UTC" if view.reviewed_at else ""))
-    if view.diagnosis is None:
+    if view.request is not None:
+        with st.container(border=True, key="my_request"):
+            st.markdown("**The dermatologist asks you for:**\n"
+                        + "\n".join(f"- {NEED_PATIENT.get(n, n)}" for n in view.request.needs))
+            st.markdown("**Message from the dermatologist**")
+            st.text(view.request.message)  # the clinician's words, never Markdown
+            st.caption(f"Asked on {view.request.asked_at:%d %B %Y}. Add what is asked below and send it; "
+                       "your consultation then goes back to the dermatologist, ahead of new ones.")
+        answer_form(code)
+    elif view.diagnosis is None:
         st.info("The dermatologist has not written a conclusion yet. Please check again later.",
                 icon=":material/hourglass_top:")
     else:

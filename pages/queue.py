@@ -33,6 +33,7 @@ def first_page() -> None:
 
 def open_review(public_id: str) -> None:
     st.session_state["review_public_id"] = public_id
+    st.session_state.pop("review_loaded", None)  # each opening reads the case afresh (e.g. the patient answered)
     st.session_state["review_queue"] = queue_filter  # "Save and next" stays in this filtered queue
     st.switch_page("pages/review.py")
 

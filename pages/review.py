@@ -3,11 +3,13 @@ import pandas as pd
 import streamlit as st
 
 from clinic.cases import MAX_SPECIFIED, QueueFilter, open_case, save_review
+from clinic.requests import MAX_MESSAGE, NEEDS, ask_patient
 from db.consultations import progress_text
 from db.models import Diagnosis, Status, utcnow
 from pages import _auth as auth
 from pages import _resources as res
 from pages import _views as views
+from pages._wording import NEED_SHORT
 from security.text import plain
 
 AGREES = {"yes": True, "no": False, "not sure": None}
@@ -38,7 +40,9 @@ st.caption(f"Submitted {c.created_at:%Y-%m-%d %H:%M} UTC · {plain(progress_text
 photos_column, side_column = st.columns([3, 2], gap="large")
 with photos_column:
     show_map = st.toggle("Show the model's attention map", key="rv_map")
-    tabs = st.tabs([f"Photo {image.position + 1}" for image in c.images])
+    rounds = {r.id: r.round for r in c.requests}
+    tabs = st.tabs([f"Photo {image.position + 1}" + (f" (answer {rounds[image.request_id]})" if image.request_id
+                                                     else "") for image in c.images])
     for tab, image in zip(tabs, c.images):
         p = image.prediction
         with tab:
@@ -75,10 +79,27 @@ for review in c.reviews:
                          f"{views.label(review.diagnosis)}"
                          + (f": {plain(review.diagnosis_other)}" if review.diagnosis_other else ""))
     side_column.text(review.notes or "(no notes)")
+for asked in c.requests:  # each round: what was asked, what came back and when
+    side_column.markdown(f"**Round {asked.round}: asked by {plain(asked.requested_by.username)}** "
+                         f"({asked.created_at:%Y-%m-%d %H:%M} UTC): "
+                         + ", ".join(NEED_SHORT.get(n, n).lower() for n in asked.needs))
+    side_column.text(asked.message)
+    if asked.answered_at is None:
+        side_column.caption("Not answered yet.")
+        continue
+    sent = [f"Photo {i.position + 1}" for i in c.images if i.request_id == asked.id]
+    side_column.markdown(f"**Patient's answer** ({asked.answered_at:%Y-%m-%d %H:%M} UTC)"
+                         + (f": {', '.join(sent)}" if sent else ": no photo"))
+    side_column.text(asked.answer_text or "(no text)")
 side_column.subheader("Dermatologist's review")
 
 if c.status in (Status.REVIEWED, Status.CLOSED):
     side_column.info("This consultation has been reviewed.", icon=":material/task_alt:")
+    side_column.page_link("pages/queue.py", label="Back to the queue", icon=":material/inbox:")
+    st.stop()
+if c.status == Status.AWAITING_PATIENT:
+    side_column.info("More information was asked of the patient; the consultation comes back to the top of the "
+                     "queue when the patient answers.", icon=":material/hourglass_top:")
     side_column.page_link("pages/queue.py", label="Back to the queue", icon=":material/inbox:")
     st.stop()
 if c.status == Status.IN_REVIEW and c.claimed_by_id != clinician.id and not clinician.is_admin:
@@ -115,4 +136,18 @@ if save or save_next:
         del st.session_state["review_public_id"]
         st.session_state["review_notice"] += " No consultation is waiting" + (
             " in this queue." if queue != QueueFilter() else ".")
+    st.rerun()
+
+with side_column.expander("Ask the patient for more information", icon=":material/add_a_photo:"):
+    with st.form(f"ask_{c.public_id}"):
+        needs = st.multiselect("What is needed", list(NEEDS), format_func=NEED_SHORT.get, key=f"rq_needs_{c.public_id}")
+        message = st.text_area("Message to the patient", key=f"rq_message_{c.public_id}", max_chars=MAX_MESSAGE,
+                               help="The patient reads it with the access code, beside the list above.")
+        ask = st.form_submit_button("Send the request", icon=":material/send:")
+if ask:
+    del st.session_state["review_loaded"]
+    with res.friendly_errors(operator=True):
+        round_number = ask_patient(res.get_database(), c, clinician, needs, message)
+    st.session_state["review_notice"] = (f"Request {round_number} sent for {c.public_id}: it waits for the patient "
+                                         "and comes back to the top of the queue when answered.")
     st.rerun()

@@ -2,12 +2,14 @@
 
 Every function takes the caller's session; the caller frames the unit of work with
 ``with db.begin() as s:``. Status moves ``submitted -> in_review -> reviewed -> closed`` (a claim can be
-released back to ``submitted``); each move is a conditional UPDATE, so two clinicians racing for the
+released back to ``submitted``; ``in_review -> awaiting_patient -> submitted`` when the dermatologist asks the
+patient for more and the patient answers); each move is a conditional UPDATE, so two clinicians racing for the
 same consultation cannot both win, and each writes an audit event.
 
 One module per job: :mod:`~db.consultations.inputs` (answers, images, the model-output protocol),
 :mod:`~db.consultations.submit`, :mod:`~db.consultations.queue`, :mod:`~db.consultations.transitions`
-(clinician reads and moves) and :mod:`~db.consultations.patient`; every public name is importable from here.
+(clinician reads and moves), :mod:`~db.consultations.requests` (asking the patient for more, the answer)
+and :mod:`~db.consultations.patient`; every public name is importable from here.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from db.consultations.inputs import (
     NewImage,
     PatientHistory,
 )
-from db.consultations.patient import PatientView, lookup_by_code
+from db.consultations.patient import AskedOfPatient, PatientFollowUp, PatientView, find_by_code, lookup_by_code
 from db.consultations.queue import (
     FIND_MIN_CHARS,
     QueueCursor,
@@ -45,6 +47,7 @@ from db.consultations.queue import (
     queue_counts,
     record_queue_view,
 )
+from db.consultations.requests import MAX_MESSAGE, answer_request, open_request, request_information
 from db.consultations.submit import (
     Submission,
     Triage,
@@ -62,6 +65,7 @@ from db.consultations.transitions import (
 )
 
 __all__ = [
+    "MAX_MESSAGE", "AskedOfPatient", "PatientFollowUp", "answer_request", "find_by_code", "open_request", "request_information",
     "AGE_BANDS", "CONSENT_TEXT", "CONSENT_VERSION", "DURATIONS", "FIND_MIN_CHARS", "ITCH_LEVELS", "MAX_CONSENT_VERSION", "MAX_FREE_TEXT",
     "MAX_IMAGES", "MAX_NOTES", "MAX_TREATMENT", "MIME_EXTENSIONS", "OPEN_STATUSES", "SCALP_SITES",
     "SCALP_SITE_SEPARATOR", "SEXES", "Estimate", "ModelOutput", "NewImage", "PatientHistory", "PatientView",

@@ -14,6 +14,17 @@ from db.codes import hash_code, normalise_code
 from db.models import Consultation, Status
 
 @dataclass(frozen=True)
+class AskedOfPatient:
+    """The dermatologist's open request as the patient sees it: what is needed (``Need`` values), the
+    message, when it was asked and its round (1 for the first)."""
+
+    needs: tuple[str, ...]
+    message: str
+    asked_at: datetime
+    round: int
+
+
+@dataclass(frozen=True)
 class PatientView:
     """All a patient sees: the status, their own photos and free text, and once reviewed the clinician's
     diagnosis, notes and the review's date (never the clinician's name)."""
@@ -25,26 +36,42 @@ class PatientView:
     submitted_at: datetime | None = None
     photos: tuple[bytes, ...] = ()  # the stored copies (no metadata), in the order sent
     free_text: str | None = None
-    specified: str | None = None  # the condition in the dermatologist's words, with the diagnosis "other"
 
 
-def lookup_by_code(session: Session, code: str) -> PatientView | None:
+@dataclass(frozen=True)
+class PatientFollowUp(PatientView):
+    """What :func:`lookup_by_code` returns: the :class:`PatientView` and, since issue 19, the condition in the
+    dermatologist's words with the diagnosis "other" and the dermatologist's open request for more
+    information (still never the clinician's name)."""
+
+    specified: str | None = None
+    request: AskedOfPatient | None = None  # what the dermatologist asks for, while awaiting the patient
+
+
+def find_by_code(session: Session, code: str) -> Consultation | None:
+    """The consultation with this access code (reviews, images and requests loaded), or None; not audited.
+
+    The hash is looked up through its unique index and then compared in constant time."""
+    canonical = normalise_code(code)
+    if canonical is None:
+        return None
+    digest = hash_code(session, canonical)
+    found = session.scalar(
+        select(Consultation)
+        .where(Consultation.access_code_hash == digest)
+        .options(selectinload(Consultation.reviews), selectinload(Consultation.images),
+                 selectinload(Consultation.requests))
+    )
+    return found if found is not None and hmac.compare_digest(found.access_code_hash, digest) else None
+
+
+def lookup_by_code(session: Session, code: str) -> PatientFollowUp | None:
     """The patient's view for an access code, or None for any code that matches nothing.
 
     The hash is looked up through its unique index and then compared in constant time; the audit
     event records only whether something was found, never the code.
     """
-    canonical = normalise_code(code)
-    consultation = None
-    if canonical is not None:
-        digest = hash_code(session, canonical)
-        found = session.scalar(
-            select(Consultation)
-            .where(Consultation.access_code_hash == digest)
-            .options(selectinload(Consultation.reviews), selectinload(Consultation.images))
-        )
-        if found is not None and hmac.compare_digest(found.access_code_hash, digest):
-            consultation = found
+    consultation = find_by_code(session, code)
     audit.record(
         session,
         audit.PATIENT,
@@ -58,8 +85,12 @@ def lookup_by_code(session: Session, code: str) -> PatientView | None:
     mine = {"submitted_at": consultation.created_at, "free_text": consultation.free_text,
             "photos": tuple(bytes(i.data) for i in sorted(consultation.images, key=lambda i: i.position))}
     if consultation.status in (Status.REVIEWED, Status.CLOSED) and review is not None:
-        return PatientView(consultation.status, review.diagnosis, review.notes,
+        return PatientFollowUp(consultation.status, review.diagnosis, review.notes,
                            reviewed_at=consultation.reviewed_at or review.created_at,
                            specified=review.diagnosis_other, **mine)
-    return PatientView(consultation.status, **mine)
+    asked = next((r for r in reversed(consultation.requests) if r.answered_at is None), None)
+    if consultation.status == Status.AWAITING_PATIENT and asked is not None:
+        return PatientFollowUp(consultation.status, request=AskedOfPatient(tuple(asked.needs), asked.message,
+                                                                       asked.created_at, asked.round), **mine)
+    return PatientFollowUp(consultation.status, **mine)
 

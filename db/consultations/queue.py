@@ -159,6 +159,10 @@ def progress_text(consultation: Consultation, now: datetime) -> str:
         who = reviewer.username if reviewer is not None else None
         text = "reviewed" + (f" {when:%Y-%m-%d %H:%M} UTC" if when else "") + (f" by {who}" if who else "")
         return text + (" · closed" if consultation.status == Status.CLOSED else "")
+    if consultation.status == Status.AWAITING_PATIENT:
+        asked = consultation.updated_at
+        return "waiting for the patient: more information asked" + (
+            f" {triage_rules.span_text(now - asked)} ago" if asked else "")
     return triage_rules.reasons(triage_rules.flags_of(consultation), consultation.created_at, now)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from db import audit
 from db.consultations.inputs import MAX_NOTES
 from db.errors import InvalidTransitionError, NotFoundError, ValidationError
-from db.models import MAX_DIAGNOSIS_OTHER, Consultation, ConsultImage, Diagnosis, Review, Status, utcnow
+from db.models import MAX_DIAGNOSIS_OTHER, Consultation, ConsultImage, InfoRequest, Diagnosis, Review, Status, utcnow
 from db.users import Clinician
 from db.validation import check_choice, check_text
 
@@ -23,6 +23,7 @@ def get_consultation_for_clinician(session: Session, public_id: str, clinician: 
         .options(
             selectinload(Consultation.images).joinedload(ConsultImage.prediction),
             selectinload(Consultation.reviews).joinedload(Review.clinician),
+            selectinload(Consultation.requests).joinedload(InfoRequest.requested_by),
             joinedload(Consultation.claimed_by),
         )
     )

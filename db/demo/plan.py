@@ -44,6 +44,7 @@ class Planned:
     images: list[tuple[PoolImage, dict[str, Any], dict[str, Any]]]  # picture, image capture, prediction values
     review: dict[str, Any] | None
     code: str
+    request: dict[str, Any] | None = None  # the request for more information of a case awaiting the patient
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ def _images(rng: random.Random, truth: str, source: str, pool: dict[str, tuple[P
 # The four diagnoses the demo has always drawn from (a seed gives the same rows as before issue 19).
 DEMO_DIAGNOSES = (Diagnosis.PSORIASIS, Diagnosis.SEBORRHEIC_DERMATITIS, Diagnosis.OTHER, Diagnosis.NEEDS_IN_PERSON_VISIT)
 DEMO_OTHER = "demo: a condition other than the listed ones"
+DEMO_REQUEST = "Please send a closer photo of the affected area and one of your hairline, in daylight."
 
 
 def _review(rng: random.Random, truth: str, when: datetime, clinician_id: int | None,
@@ -148,12 +150,29 @@ def _review(rng: random.Random, truth: str, when: datetime, clinician_id: int | 
     }
 
 
+def _asked_for_more(rng: random.Random, t: Timeline, now: datetime, clinician_id: int | None,
+                    clinician_ids: list[int]) -> tuple[Timeline, int | None, dict[str, Any] | None]:
+    """About 30 % of the waiting cases were claimed and the patient asked for more (issue 19): the case now
+    waits for the patient. Drawn from a second stream seeded by ``rng``'s state, so that a seed gives the
+    same other rows as before this existed."""
+    aside = random.Random(hash(rng.getstate()[1]))
+    if t.status != Status.SUBMITTED or aside.random() >= 0.3:
+        return t, clinician_id, None
+    claimed = t.created + (now - t.created) * aside.uniform(0.2, 0.6)
+    asked = claimed + (now - claimed) * aside.uniform(0.05, 0.3)
+    who = aside.choice(clinician_ids)
+    request = {"round": 1, "requested_by_id": who, "needs": ["closer", "hairline"], "message": DEMO_REQUEST,
+               "created_at": asked, "answered_at": None, "answer_text": None}
+    return Timeline(Status.AWAITING_PATIENT, t.created, claimed, None, None), who, request
+
+
 def plan_one(rng: random.Random, now: datetime, weeks: float, clinician_ids: list[int],
              pool: dict[str, tuple[PoolImage, ...]]) -> Planned:
     """One demo consultation's rows (not yet written) and its plain access code."""
     t = timeline(rng, now, weeks)
     truth = rng.choices(("psoriasis", "seborrheic_dermatitis", "other"), (0.45, 0.45, 0.10))[0]
     clinician_id = rng.choice(clinician_ids) if t.claimed else None
+    t, clinician_id, request = _asked_for_more(rng, t, now, clinician_id, clinician_ids)
     source = "dermoscope" if rng.random() < 0.2 else "phone"
     images = _images(rng, truth, source, pool)
     itch = rng.choice(ITCH_LEVELS)
@@ -187,4 +206,6 @@ def plan_one(rng: random.Random, now: datetime, weeks: float, clinician_ids: lis
         "consent_at": t.created,
         "is_demo": True,
     }
-    return Planned(consultation, images, review, code)
+    if request is not None:
+        consultation["updated_at"] = request["created_at"]  # the queue's "more information asked … ago"
+    return Planned(consultation, images, review, code, request)

@@ -13,7 +13,7 @@ from db import audit
 from db.codes import hash_with_pepper, normalise_code
 from db.demo.content import DEMO_CLINICIANS, UNUSABLE_PASSWORD_HASH
 from db.engine import Database
-from db.models import Base, Consultation, ConsultImage, Prediction, Review, User, utcnow
+from db.models import Base, Consultation, ConsultImage, InfoRequest, Prediction, Review, User, utcnow
 
 if TYPE_CHECKING:
     from db.demo.plan import Planned
@@ -71,6 +71,7 @@ def insert_chunk(session: Session, planned: Sequence[Planned], pepper: bytes) ->
     image_rows: list[dict[str, Any]] = []
     prediction_rows: list[dict[str, Any]] = []
     review_rows: list[dict[str, Any]] = []
+    request_rows: list[dict[str, Any]] = []
     for plan, row in zip(planned, rows, strict=True):
         for position, (picture, capture, prediction) in enumerate(plan.images):
             image_rows.append({"consultation_id": row["id"], "position": position, "data": picture.jpeg,
@@ -80,6 +81,8 @@ def insert_chunk(session: Session, planned: Sequence[Planned], pepper: bytes) ->
                                     "created_at": plan.consultation["created_at"]})
         if plan.review is not None:
             review_rows.append({"consultation_id": row["id"], **plan.review})
+        if plan.request is not None:
+            request_rows.append({"consultation_id": row["id"], **plan.request})
     image_ids = reserve_ids(session, ConsultImage, len(image_rows))
     for image_row, prediction_row, image_id in zip(image_rows, prediction_rows, image_ids, strict=True):
         image_row["id"] = prediction_row["image_id"] = image_id
@@ -87,4 +90,6 @@ def insert_chunk(session: Session, planned: Sequence[Planned], pepper: bytes) ->
     session.execute(insert(Prediction.__table__), prediction_rows)
     if review_rows:
         session.execute(insert(Review.__table__), review_rows)
+    if request_rows:
+        session.execute(insert(InfoRequest.__table__), request_rows)
     return len(image_rows), len(review_rows)

@@ -11,17 +11,18 @@ from db.models.base import (
     Base,
     Diagnosis,
     ImageSource,
+    Need,
     Role,
     Status,
     UTCDateTime,
     one_of,
     utcnow,
 )
-from db.models.consultations import Consultation, ConsultImage, Prediction, Review
+from db.models.consultations import Consultation, ConsultImage, InfoRequest, Prediction, Review
 from db.models.reader_study import Reading, ReaderStudy, StudyCase, StudyLabel, StudyReader, StudySource
 
 __all__ = [
     "MAX_DIAGNOSIS_OTHER", "NAMING_CONVENTION", "AppSetting", "AuditEvent", "Base", "ConsultImage", "Consultation", "Diagnosis",
-    "ImageSource", "Prediction", "Reading", "ReaderStudy", "Review", "Role", "Status", "StudyCase", "StudyLabel",
+    "ImageSource", "InfoRequest", "Need", "Prediction", "Reading", "ReaderStudy", "Review", "Role", "Status", "StudyCase", "StudyLabel",
     "StudyReader", "StudySource", "UTCDateTime", "User", "one_of", "utcnow",
 ]

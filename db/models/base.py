@@ -58,6 +58,7 @@ class Status(StrEnum):
     IN_REVIEW = "in_review"
     REVIEWED = "reviewed"
     CLOSED = "closed"
+    AWAITING_PATIENT = "awaiting_patient"  # the dermatologist asked for more information (migration 0007)
 
 
 class Diagnosis(StrEnum):
@@ -72,6 +73,18 @@ class Diagnosis(StrEnum):
     ALOPECIA_AREATA = "alopecia_areata"
     LICHEN_PLANOPILARIS = "lichen_planopilaris"
     CONTACT_DERMATITIS = "contact_dermatitis"
+
+
+class Need(StrEnum):
+    """What a dermatologist can ask the patient for (an ``InfoRequest``'s ``needs``)."""
+
+    SAME_AREA = "same_area"  # another photo of the same area
+    CLOSER = "closer"  # a closer photo
+    HAIRLINE = "hairline"
+    NAILS = "nails"
+    ELBOWS = "elbows"
+    KNEES = "knees"
+    QUESTION = "question"  # an answer to the question in the message
 
 
 MAX_DIAGNOSIS_OTHER = 200  # characters of the condition named with "other"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models.accounts import User
@@ -68,6 +68,9 @@ class Consultation(Base):
     reviews: Mapped[list[Review]] = relationship(
         back_populates="consultation", order_by="Review.id", cascade="all, delete-orphan"
     )
+    requests: Mapped[list[InfoRequest]] = relationship(
+        back_populates="consultation", order_by="InfoRequest.round", cascade="all, delete-orphan"
+    )
 
     @property
     def latest_review(self) -> Review | None:
@@ -104,6 +107,8 @@ class ConsultImage(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     capture: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The request this photo answered (NULL: sent with the consultation); migration 0007.
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("info_requests.id", ondelete="CASCADE"))
 
     consultation: Mapped[Consultation] = relationship(back_populates="images")
     prediction: Mapped[Prediction | None] = relationship(
@@ -157,3 +162,28 @@ class Review(Base):
     consultation: Mapped[Consultation] = relationship(back_populates="reviews")
     clinician: Mapped[User] = relationship()
 
+
+
+class InfoRequest(Base):
+    """A dermatologist's request for more information (issue 19) and, once answered, the patient's answer.
+
+    ``round`` counts the requests of one consultation from 1; ``needs``: :class:`~db.models.base.Need`
+    values; ``message``: the dermatologist's words to the patient. The photos sent with the answer are
+    ``ConsultImage`` rows with this ``request_id``.
+    """
+
+    __tablename__ = "info_requests"
+    __table_args__ = (UniqueConstraint("consultation_id", "round"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    needs: Mapped[list[str]] = mapped_column(JSON)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+    answer_text: Mapped[str | None] = mapped_column(Text)
+
+    consultation: Mapped[Consultation] = relationship(back_populates="requests")
+    requested_by: Mapped[User] = relationship()

@@ -216,7 +216,7 @@ def test_queue_filters_and_counts(database: Database, clinicians) -> None:  # ty
         assert {c.id for c in waited} == {made[0].id, made[5].id}
         in_review = list_queue(s, statuses=["in_review"]).items
         assert [c.id for c in in_review] == [made[7].id] and in_review[0].claimed_by.username == "alice"
-        assert queue_counts(s) == {"submitted": 9, "in_review": 1, "reviewed": 0, "closed": 0}
+        assert queue_counts(s) == {"submitted": 9, "in_review": 1, "awaiting_patient": 0, "reviewed": 0, "closed": 0}
     with pytest.raises(ValidationError):
         QueueCursor.decode("not-a-cursor")
 
