@@ -155,3 +155,29 @@ def show_access_code(code: str) -> None:
     with st.container(key=ACCESS_CODE_KEY):
         st.code(code, language=None)
         st.markdown(ACCESS_CODE_STYLE, unsafe_allow_html=True)  # fixed text, nothing from the patient
+
+
+WHAT_NEXT = {
+    "submitted": "A dermatologist will open your consultation and write a conclusion, which you read here with "
+                 "your code. {when}",
+    "in_review": "A dermatologist is reading your photos and answers now. The conclusion usually appears here "
+                 "soon; if more information is needed, a request will appear here instead.",
+    "awaiting_patient": "Send what the dermatologist asks for below. Your consultation then goes back to the "
+                        "dermatologist, ahead of new ones. {when}",
+    "reviewed": "Read the conclusion and its next steps below, and download it for your doctor. Nothing more is "
+                "needed from you here.",
+    "closed": "This consultation is finished: nothing more will happen to it. If your scalp changes or the "
+              "treatment does not help, start a new consultation or see your doctor.",
+}
+
+
+def what_next(status: str, turnaround: object | None) -> str:
+    """What happens next for a patient's consultation in ``status`` and roughly when, from the clinic's measured
+    turnaround (``db.stats.Turnaround``: count, median, p90 of submit-to-review times), when there is one."""
+    median, p90 = getattr(turnaround, "median", None), getattr(turnaround, "p90", None)
+    if getattr(turnaround, "count", 0) and median is not None and p90 is not None:
+        when = (f"Over the last 30 days, half of the consultations here were reviewed within {span_text(median)} "
+                f"of being sent, and 9 in 10 within {span_text(p90)}.")
+    else:
+        when = "We cannot yet say how long a review takes here; please check again in a day or two."
+    return "**What happens next:** " + WHAT_NEXT.get(status, "").format(when=when)

@@ -56,6 +56,8 @@ if looked_up or st.session_state.get("my_shown"):
         st.error(UnknownAccessCodeError.default_message, icon=":material/search_off:")
         st.stop()
     st.subheader(views.STATUS_TEXT.get(view.status, view.status))
+    with res.friendly_errors(stop=False):  # the figures are a courtesy: the status shows without them
+        st.markdown(views.what_next(view.status, res.cached_turnaround(30)))
     if view.submitted_at is not None:
         st.caption(f"Photos sent {view.submitted_at:%d %B %Y}"
                    + (f" · reviewed on {view.reviewed_at:%d %B %Y, %H:%M} UTC" if view.reviewed_at else ""))
