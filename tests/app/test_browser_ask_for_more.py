@@ -1,0 +1,108 @@
+"""Issue 19's walk of "Ask for more" in a real headless Chromium against ``streamlit run serve.py``: a stored
+consultation (the submit itself is walked in test_browser_walks.py); the dermatologist asks for a closer photo
+of the hairline; the patient, on a phone, sees the request with the code and sends a photo; the case is first
+in the queue, ahead of one that waited longer; the dermatologist sees the round and records a diagnosis from
+the extended list; the patient reads it. Screenshots: ``test-artifacts/ask-*.png``."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from clinic.accounts import DEMO_PASSWORD, DEMO_USERNAME
+from db.engine import Database
+from testing.live import STEP_TIMEOUT_MS, chromium
+from tests.app.browser import CLINICIAN_ENTRY, settle, shoot, sign_in
+from tests.app.conftest import seed_consultation
+from tests.app.test_browser_walks import (  # noqa: F401  (app: the served app fixture)
+    DESKTOP, FIRST_PREDICTION_MS, PHONE, app, look_up, open_menu_entry)
+from tests.factories import image_bytes
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]
+
+
+def pick(page, label: str, typed: str) -> None:
+    """Add the option matching ``typed`` to the multiselect labelled ``label``."""
+    page.get_by_test_id("stMultiSelect").filter(has_text=label).locator("input").click()
+    page.keyboard.type(typed)
+    page.keyboard.press("Enter")
+
+
+def click_row(page, row: int) -> None:
+    box = page.locator('[data-testid="stDataFrame"]').bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17 + 35 * row)  # rows of 35 px below the header
+
+
+def test_walk_of_a_request_for_more(app, tmp_path: Path) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    url, database_url = app
+    photo = tmp_path / "hairline.jpg"
+    photo.write_bytes(image_bytes("JPEG", 640, 480, seed=5))
+    expect.set_options(timeout=STEP_TIMEOUT_MS)
+    with chromium() as browser:
+        clinician = browser.new_context(viewport=DESKTOP).new_page()
+        clinician.set_default_timeout(STEP_TIMEOUT_MS)
+        clinician.goto(url)
+        open_menu_entry(clinician, CLINICIAN_ENTRY)
+        sign_in(clinician, DEMO_USERNAME, DEMO_PASSWORD)
+        expect(clinician.get_by_role("heading", name="Review queue")).to_be_visible()
+        database = Database.from_url(database_url)
+        try:
+            older, _ = seed_consultation(database, p=0.3)
+            public_id, code = seed_consultation(database, p=0.8)
+        finally:
+            database.engine.dispose()
+        clinician.reload()
+        expect(clinician.locator('[data-testid="stDataFrame"]')).to_be_visible()
+        settle(clinician)
+        click_row(clinician, 1)  # the second row: the newer case
+        expect(clinician.get_by_role("heading", name=f"Consultation {public_id}")).to_be_visible()
+        clinician.get_by_text("Ask the patient for more information").click()
+        pick(clinician, "What is needed", "closer")
+        pick(clinician, "What is needed", "hairline")
+        clinician.keyboard.press("Escape")  # the options list closes
+        shoot(clinician, "ask-00-request-form")
+        clinician.get_by_test_id("stTextArea").filter(has_text="Message to the patient").locator("textarea").fill(
+            "A closer photo of your hairline, please.")
+        clinician.get_by_role("button", name="Send the request").click()
+        expect(clinician.get_by_text(re.compile("Request 1 sent"))).to_be_visible()
+        shoot(clinician, "ask-01-requested")
+
+        patient = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
+        patient.set_default_timeout(STEP_TIMEOUT_MS)
+        patient.goto(url)
+        look_up(patient, code)
+        expect(patient.get_by_text("The dermatologist needs more information from you")).to_be_visible()
+        expect(patient.get_by_text("a photo of your hairline")).to_be_visible()
+        patient.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(photo)
+        patient.get_by_test_id("stTextArea").filter(has_text="Your answer").locator("textarea").fill(
+            "Here is the hairline.")
+        patient.get_by_role("button", name="Send my answer").click()
+        expect(patient.get_by_text(re.compile("reached the dermatologist"))).to_be_visible(timeout=FIRST_PREDICTION_MS)
+        shoot(patient, "ask-02-answered")
+
+        open_menu_entry(clinician, "Queue")
+        expect(clinician.get_by_role("heading", name="Review queue")).to_be_visible()
+        first = clinician.get_by_test_id("stSelectbox").filter(has_text="Consultation")
+        # the first row, ahead of the case that waited longer, and why
+        expect(first.locator("input")).to_have_value(
+            re.compile(rf"^#1 · {re.escape(public_id)} · Waiting · patient answered a request"))
+        settle(clinician)
+        click_row(clinician, 0)
+        expect(clinician.get_by_role("heading", name=f"Consultation {public_id}")).to_be_visible()
+        expect(clinician.get_by_text(re.compile("Round 1: asked by"))).to_be_visible()
+        expect(clinician.get_by_role("strong").filter(has_text="Patient's answer")).to_be_visible()
+        diagnosis = clinician.locator('[data-testid="stRadio"]').filter(has_text="Diagnosis")
+        diagnosis.get_by_text("Tinea capitis (fungal infection of the scalp)", exact=True).click()
+        clinician.get_by_role("button", name="Save", exact=True).click()
+        expect(clinician.get_by_text(re.compile(r"Review of .+ saved"))).to_be_visible()
+        shoot(clinician, "ask-03-reviewed")
+
+        look_up(patient, code)
+        expect(patient.get_by_text("Reviewed by a dermatologist")).to_be_visible()
+        expect(patient.locator("p").filter(has_text="Dermatologist's conclusion:").first).to_contain_text(
+            "Tinea capitis (fungal infection of the scalp)")
+        shoot(patient, "ask-04-patient-reads")
+    assert older != public_id
