@@ -35,8 +35,8 @@ from db.stats import Turnaround, turnaround
 from db.users import create_user, get_clinician
 from scalp_model import settings as model_settings
 from scalp_model.errors import ScalpScopeError, WeightsError
-from scalp_model.predictor import Analysis, Predictor
-from scalp_model.preprocess import decode_image, sanitized_bytes
+from scalp_model.serving.predictor import Analysis, Predictor
+from scalp_model.serving.preprocess import decode_image, sanitized_bytes
 from scalp_model.settings import Setting
 from security.client import CLIENT_COOKIE, binding_of, client_address, session_reference
 from security.shared import shared_resource

@@ -14,12 +14,12 @@ import streamlit as st
 from db.reader_study import LabelledImage, NewStudyCase
 from db.users import Clinician
 from pages import _auth as auth
-from scalp_model.cam import overlay_png
-from scalp_model.checkpoint import CLASS_NAMES
-from scalp_model.data import scan_dataset
+from scalp_model.serving.cam import overlay_png
+from scalp_model.serving.checkpoint import CLASS_NAMES
+from scalp_model.training.data import scan_dataset
 from scalp_model.errors import ScalpScopeError
-from scalp_model.predictor import Predictor
-from scalp_model.preprocess import decode_image, sanitized_bytes
+from scalp_model.serving.predictor import Predictor
+from scalp_model.serving.preprocess import decode_image, sanitized_bytes
 from security.folders import FolderRefused, confined_file, confined_folder
 
 STORED_SIDE = 2048  # as consultation photos: the reader sees the picture at up to this size

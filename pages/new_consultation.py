@@ -19,9 +19,9 @@ from db.consultations import (
 from db.models import utcnow
 from scalp_model import settings as model_settings
 from scalp_model.errors import ScalpScopeError
-from scalp_model.predictor import Analysis, Predictor
-from scalp_model.preprocess import decode_image
-from scalp_model.quality import assess_quality
+from scalp_model.serving.predictor import Analysis, Predictor
+from scalp_model.serving.preprocess import decode_image
+from scalp_model.serving.quality import assess_quality
 from pages import _draft as draft
 from pages import _report as report
 from pages import _resources as res

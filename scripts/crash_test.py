@@ -63,9 +63,9 @@ def run_writer(seed: int) -> None:
     it opens its own database connections and writes until it is killed.
     """
     from pages import _resources as res
-    from scalp_model.predictor import Analysis, Predictor
-    from scalp_model.preprocess import decode_image
-    from scalp_model.quality import assess_quality
+    from scalp_model.serving.predictor import Analysis, Predictor
+    from scalp_model.serving.preprocess import decode_image
+    from scalp_model.serving.quality import assess_quality
     from tests.factories import image_bytes
 
     # Eager torch: no ONNX export to verify at start-up; the engine does not matter to the database.

@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..checkpoint import CLASS_NAMES, POSITIVE_CLASS, ModelMeta
-from ..data import Sample, load_image, scan_dataset
-from ..network import ScalpNet
-from ..preprocess import model_input
+from ..serving.checkpoint import CLASS_NAMES, POSITIVE_CLASS, ModelMeta
+from .data import Sample, load_image, scan_dataset
+from ..serving.network import ScalpNet
+from ..serving.preprocess import model_input
 
 
 def scalp_set(data_dir: Path) -> tuple[list[Sample], list[Image.Image], np.ndarray]:

@@ -23,9 +23,9 @@ from db.consultations import NewImage, NewPrediction, submit_consultation
 from db.engine import Database
 from db.users import create_user
 from pages import _resources as res
-from scalp_model.checkpoint import ModelMeta
-from scalp_model.predictor import Prediction
-from scalp_model.preprocess import sanitized_bytes
+from scalp_model.serving.checkpoint import ModelMeta
+from scalp_model.serving.predictor import Prediction
+from scalp_model.serving.preprocess import sanitized_bytes
 from tests.conftest import REPO_ROOT
 from tests.factories import photo_array
 

@@ -10,7 +10,7 @@ from PIL import Image
 from db.consultations import NewImage, NewPrediction, claim, record_review, submit_consultation
 from db.models import utcnow
 from pages import _resources as res
-from scalp_model.preprocess import sanitized_bytes
+from scalp_model.serving.preprocess import sanitized_bytes
 from tests.app.conftest import (  # noqa: F401  (fixtures)
     _fast_password_hashing,
     _navigation_mode,
