@@ -243,7 +243,7 @@ def _fp32_engine(predictor: Predictor) -> object:
 
 def _int8_figures(predictor: Predictor, fp32: object, images: Path | None) -> dict[str, object]:
     """What int8 changes: as recorded in the checkpoint, and re-measured now where the held-out photos are here."""
-    from .quantize import compare
+    from ..training.quantize import compare
 
     recorded = {k: predictor.meta.quantization.get(k) for k in ("heldout", "test")}
     out: dict[str, object] = {"recorded": recorded}

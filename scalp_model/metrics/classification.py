@@ -17,7 +17,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 from scipy.stats import norm, rankdata
-from sklearn.metrics import cohen_kappa_score
+
+from .agreement import cohen_kappa
 
 
 def _as_binary(labels: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -142,32 +143,52 @@ def threshold_for_sensitivity(labels: Sequence[int], probs: Sequence[float], tar
     return float((t + lower.max()) / 2) if lower.size else float(t)
 
 
+def decision_figures(truth: Sequence[int], scores: Sequence[float], decisions: Sequence[int]) -> dict[str, Any]:
+    """Unrounded figures of binary ``decisions`` (1 = positive) against ``truth`` (0/1); AUC ranks ``scores``.
+
+    Returns n, n_positive, n_negative, auc and its DeLong 95 % CI (None unless both classes are present),
+    sensitivity, specificity, accuracy (None when undefined), Cohen's kappa of truth vs decisions and the
+    confusion counts. The one place these are computed: :func:`binary_report` (the model at a threshold)
+    and :func:`scalp_model.metrics.reader_study.performance` (readers' answers) present them.
+    """
+    y, d = np.asarray(truth, dtype=int).ravel(), np.asarray(decisions, dtype=int).ravel()
+    n, positives = int(y.size), int(y.sum())
+    auc = ci = None
+    if 0 < positives < n:
+        auc, ci = auc_ci(y, scores)
+    tp, fn = int(((d == 1) & (y == 1)).sum()), int(((d == 0) & (y == 1)).sum())
+    tn, fp = int(((d == 0) & (y == 0)).sum()), int(((d == 1) & (y == 0)).sum())
+    return {"n": n, "n_positive": positives, "n_negative": n - positives, "auc": auc, "auc_ci": ci,
+            "sensitivity": tp / (tp + fn) if tp + fn else None, "specificity": tn / (tn + fp) if tn + fp else None,
+            "accuracy": (tp + tn) / n if n else None, "kappa": cohen_kappa(y.tolist(), d.tolist()),
+            "confusion": {"tp": tp, "fn": fn, "tn": tn, "fp": fp}}
+
+
+def _round4(v: float | None) -> float | None:
+    return None if v is None else round(v, 4)
+
+
 def binary_report(labels: Sequence[int], probs: Sequence[float], threshold: float, *,
                   ece_bins: int = 10) -> dict[str, Any]:
-    """Every figure the evaluate command prints; AUC fields are None when one class is absent."""
+    """Every figure the evaluate command prints (rounded to 4 decimals, Wilson CIs for sensitivity and
+    specificity, Brier, ECE); AUC fields are None when one class is absent. Computed by :func:`decision_figures`
+    with decisions ``p >= threshold``."""
     y, p = _as_binary(labels, probs)
-    pred = (p >= threshold).astype(int)
-    tp, fn = int(((pred == 1) & (y == 1)).sum()), int(((pred == 0) & (y == 1)).sum())
-    tn, fp = int(((pred == 0) & (y == 0)).sum()), int(((pred == 1) & (y == 0)).sum())
-    out: dict[str, Any] = {"n": int(y.size), "n_positive": int(y.sum()), "n_negative": int((1 - y).sum())}
-    if 0 < y.sum() < y.size:
-        auc, ci = auc_ci(y, p)
-        out["auc"], out["auc_ci"] = round(auc, 4), [round(ci[0], 4), round(ci[1], 4)]
-    else:
-        out["auc"], out["auc_ci"] = None, None
-    out["sensitivity"] = round(tp / (tp + fn), 4) if tp + fn else None
+    f = decision_figures(y, p, (p >= threshold).astype(int))
+    tp, fn, tn, fp = (f["confusion"][k] for k in ("tp", "fn", "tn", "fp"))
+    out: dict[str, Any] = {"n": f["n"], "n_positive": f["n_positive"], "n_negative": f["n_negative"]}
+    out["auc"] = _round4(f["auc"])
+    out["auc_ci"] = None if f["auc_ci"] is None else [round(f["auc_ci"][0], 4), round(f["auc_ci"][1], 4)]
+    out["sensitivity"] = _round4(f["sensitivity"])
     out["sensitivity_ci"] = [round(v, 4) for v in wilson(tp, tp + fn)] if tp + fn else None
-    out["specificity"] = round(tn / (tn + fp), 4) if tn + fp else None
+    out["specificity"] = _round4(f["specificity"])
     out["specificity_ci"] = [round(v, 4) for v in wilson(tn, tn + fp)] if tn + fp else None
-    out["accuracy"] = round((tp + tn) / y.size, 4) if y.size else None
-    if len(set(y.tolist()) | set(pred.tolist())) > 1:
-        out["kappa"] = round(float(cohen_kappa_score(y, pred)), 4)
-    else:
-        out["kappa"] = None  # undefined when labels and predictions are one single class
+    out["accuracy"] = _round4(f["accuracy"])
+    out["kappa"] = _round4(f["kappa"])  # None when labels and predictions are one single class
     out["brier"] = round(brier(y, p), 4)
     out["ece"] = round(ece(y, p, ece_bins), 4)
     out["threshold"] = float(threshold)
-    out["confusion"] = {"tp": tp, "fn": fn, "tn": tn, "fp": fp}
+    out["confusion"] = f["confusion"]
     return out
 
 

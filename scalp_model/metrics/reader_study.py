@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 from scipy.stats import rankdata
-from sklearn.metrics import cohen_kappa_score, roc_curve
+from sklearn.metrics import roc_curve
 
-from .classification import auc_ci, delong, delong_paired
+from .agreement import fleiss_kappa, fleiss_table
+from .classification import auc_ci, decision_figures, delong, delong_paired
 
 POSITIVE = "psoriasis"
 PASS_LABELS = {1: "unaided", 2: "aided"}
@@ -54,49 +55,6 @@ class ReadingLike(Protocol):
     def score(self) -> int: ...
 
 
-# --- agreement ---------------------------------------------------------------------------------------
-def fleiss_kappa(table: Sequence[Sequence[float]] | np.ndarray) -> float:
-    """Fleiss' (1971) kappa from an N subjects x k categories table of rating counts.
-
-    Every subject must have the same number of ratings n >= 2. Returns NaN when agreement by chance
-    is already perfect (every rating in one category), where kappa is undefined.
-    """
-    counts = np.asarray(table, dtype=float)
-    if counts.ndim != 2 or counts.shape[0] == 0 or counts.shape[1] < 2:
-        raise ValueError("Fleiss' kappa needs a table of subjects x (at least 2) categories")
-    if (counts < 0).any():
-        raise ValueError("rating counts cannot be negative")
-    n = counts.sum(axis=1)
-    if not np.allclose(n, n[0]) or n[0] < 2:
-        raise ValueError("every subject needs the same number (at least 2) of ratings")
-    raters, subjects = float(n[0]), counts.shape[0]
-    p_j = counts.sum(axis=0) / (subjects * raters)
-    p_i = ((counts**2).sum(axis=1) - raters) / (raters * (raters - 1))
-    p_bar, p_e = float(p_i.mean()), float((p_j**2).sum())
-    if math.isclose(p_e, 1.0):
-        return math.nan
-    return (p_bar - p_e) / (1.0 - p_e)
-
-
-def fleiss_table(ratings: Sequence[Sequence[Hashable]], categories: Sequence[Hashable]) -> np.ndarray:
-    """Raw ratings (one row per subject: each rater's category) as Fleiss' count table."""
-    index = {category: j for j, category in enumerate(categories)}
-    table = np.zeros((len(ratings), len(categories)), dtype=int)
-    for i, row in enumerate(ratings):
-        for category in row:
-            table[i, index[category]] += 1
-    return table
-
-
-def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
-    """Cohen's kappa of two label sequences; None when chance agreement is perfect (undefined)."""
-    if len(a) != len(b):
-        raise ValueError("Cohen's kappa needs two sequences of the same length")
-    if not a or len(set(a) | set(b)) < 2:  # one single category throughout: sklearn would warn and give NaN
-        return None
-    return _finite(float(cohen_kappa_score(list(a), list(b))))
-
-
 # --- performance -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Performance:
@@ -117,21 +75,15 @@ class Performance:
 
 
 def performance(truth: Sequence[int], scores: Sequence[float], decisions: Sequence[int]) -> Performance:
-    """``truth`` and ``decisions`` are 1 for psoriasis; ``scores`` rank psoriasis likelihood."""
-    y, d = np.asarray(truth, dtype=int), np.asarray(decisions, dtype=int)
-    n, positives = int(y.size), int(y.sum())
-    auc = ci = None
-    if 0 < positives < n:
-        auc, ci = auc_ci(y, scores)
-        if not variance_estimable(y.tolist(), scores):
-            ci = None
-    tp, tn = int(((d == 1) & (y == 1)).sum()), int(((d == 0) & (y == 0)).sum())
-    return Performance(
-        n=n, n_positive=positives, auc=auc, auc_ci=ci,
-        sensitivity=tp / positives if positives else None,
-        specificity=tn / (n - positives) if n - positives else None,
-        kappa=cohen_kappa(y.tolist(), d.tolist()), accuracy=(tp + tn) / n if n else None,
-    )
+    """``truth`` and ``decisions`` are 1 for psoriasis; ``scores`` rank psoriasis likelihood.
+
+    The figures are :func:`scalp_model.metrics.classification.decision_figures`'; the AUC's CI is dropped
+    where DeLong's variance is not estimable (:func:`variance_estimable`).
+    """
+    f = decision_figures(truth, scores, decisions)
+    ci = f["auc_ci"] if f["auc"] is not None and variance_estimable([int(v) for v in truth], scores) else None
+    return Performance(n=f["n"], n_positive=f["n_positive"], auc=f["auc"], auc_ci=ci, sensitivity=f["sensitivity"],
+                       specificity=f["specificity"], kappa=f["kappa"], accuracy=f["accuracy"])
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Why: on a 2-core AVX2 CPU the fp32 GoogLeNet is compute-bound (~17 ms a forward pass, about half the
 cores' peak); 8-bit kernels run the same network in ~10 ms. Static quantisation needs activation ranges
 measured on real photos, and real photos never ship with the code — so ``python -m scalp_model quantize``
-stores the measured *ranges* (a few kB of numbers, no image) in the checkpoint's metadata together with
+stores the measured *ranges* (:mod:`scalp_model.training.quantize`) (a few kB of numbers, no image) in the checkpoint's metadata together with
 what int8 changes on the held-out split. The int8 model itself is rebuilt from weights + ranges on first
 use and cached like the fp32 export: there is no second model file to keep in sync by hand.
 
@@ -16,9 +16,8 @@ import json
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
-import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -52,23 +51,12 @@ def prepared_fp32(model_bytes: bytes) -> bytes:
         return dst.read_bytes()
 
 
-def _reader(batches: Iterable[np.ndarray]) -> Any:
-    """A ``CalibrationDataReader`` over model-input arrays (N, 3, H, W), one image at a time."""
-    from onnxruntime.quantization import CalibrationDataReader
+def build_qdq(prepared: bytes, out: Path, cache: Path, reader: Any, method: Any) -> None:
+    """Write to ``out`` the QDQ model of ONNX Runtime's ``quantize_static`` with this module's settings.
 
-    class Reader(CalibrationDataReader):  # ORT checks the base class; defined here to import ORT lazily
-        def __init__(self) -> None:
-            self._items = (x[i:i + 1] for x in batches for i in range(len(x)))
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            item = next(self._items, None)
-            return None if item is None else {"input": np.ascontiguousarray(item, dtype=np.float32)}
-
-    return Reader()
-
-
-def _quantize(prepared: bytes, out: Path, cache: Path, reader: Any, method: Any) -> None:
-    """ONNX Runtime's ``quantize_static`` with this module's settings; ``reader=None`` uses the ranges in ``cache``."""
+    ``reader`` (a ``CalibrationDataReader``) measures ranges into ``cache``; ``reader=None`` uses the ranges
+    already in ``cache``. Raises :class:`QuantizationUnavailable` for an onnxruntime that cannot do the latter.
+    """
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
     src = out.with_name("prepared.onnx")
@@ -85,27 +73,6 @@ def _quantize(prepared: bytes, out: Path, cache: Path, reader: Any, method: Any)
 
         raise QuantizationUnavailable(f"onnxruntime {onnxruntime.__version__} cannot rebuild int8 from stored "
                                       f"ranges ({exc}); it was built with 1.32") from exc
-
-
-def calibrate_ranges(prepared: bytes, batches: Iterable[np.ndarray]) -> dict[str, list[float]]:
-    """Per-tensor activation ranges (percentile of a histogram) over the given model inputs."""
-    from onnxruntime.quantization import CalibrationMethod
-
-    with tempfile.TemporaryDirectory(prefix="scalpscope-q-") as tmp:
-        cache = Path(tmp) / "ranges.json"
-        _quantize(prepared, Path(tmp) / "int8.onnx", cache, _reader(batches), CalibrationMethod.Percentile)
-        raw = json.loads(cache.read_text())
-    ranges = {}
-    for name, entry in raw["data"].items():
-        lo, hi = (float(np.asarray(_plain(entry[k])).reshape(-1)[0]) for k in ("lowest", "highest"))
-        ranges[name] = [lo, hi]
-    if not ranges:
-        raise RuntimeError("calibration produced no activation ranges")
-    return ranges
-
-
-def _plain(value: Any) -> Any:
-    return value["data"] if isinstance(value, dict) and "data" in value else value
 
 
 def quantized_model(prepared: bytes, ranges: dict[str, Sequence[float]]) -> bytes:
@@ -125,7 +92,7 @@ def quantized_model(prepared: bytes, ranges: dict[str, Sequence[float]]) -> byte
     with tempfile.TemporaryDirectory(prefix="scalpscope-q-") as tmp:
         cache, out = Path(tmp) / "ranges.json", Path(tmp) / "int8.onnx"
         cache.write_text(json.dumps(table))
-        _quantize(prepared, out, cache, None, CalibrationMethod.MinMax)
+        build_qdq(prepared, out, cache, None, CalibrationMethod.MinMax)
         return out.read_bytes()
 
 
@@ -137,23 +104,6 @@ def _tensor_names(model_bytes: bytes) -> set[str]:
     for node in graph.node:
         names.update(node.output)
     return names
-
-
-def agreement(labels: np.ndarray, p_fp32: np.ndarray, p_int8: np.ndarray, threshold: float) -> dict[str, Any]:
-    """What int8 changes on labelled images: AUC, the largest probability shift, flipped decisions."""
-    from sklearn.metrics import roc_auc_score
-
-    labels = np.asarray(labels)
-    both = len(set(labels.tolist())) == 2
-    auc32 = float(roc_auc_score(labels, p_fp32)) if both else None
-    auc8 = float(roc_auc_score(labels, p_int8)) if both else None
-    return {
-        "n": int(len(labels)),
-        "auc_fp32": auc32, "auc_int8": auc8,
-        "auc_change": None if auc32 is None else auc8 - auc32,
-        "max_probability_change": float(np.abs(np.asarray(p_fp32) - np.asarray(p_int8)).max()),
-        "decision_flips": int(((np.asarray(p_fp32) >= threshold) != (np.asarray(p_int8) >= threshold)).sum()),
-    }
 
 
 def accepted(quantization: dict[str, Any]) -> tuple[bool, str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import os
 import platform
@@ -32,14 +31,14 @@ from tqdm import tqdm
 
 from .augment import training_augment
 from .card import write_card
-from ..serving.checkpoint import ModelMeta, load_checkpoint, save_checkpoint, softmax_positive
+from ..serving.checkpoint import ModelMeta, file_sha256, load_checkpoint, save_checkpoint, softmax_positive
 from .data import (ImageDataset, Sample, SkippedFiles, folder_images, load_image, readable_samples, scan_dataset,
                    select, split_by_group)
 from .evaluate import evaluate_checkpoint
 from ..metrics.classification import auc_ci, fit_temperature, nll, threshold_for_sensitivity
 from ..serving.network import ScalpNet, build_scalpnet
 from ..serving.ood import fit_gate, gate_scores
-from ..serving.predictor import Predictor
+from ..serving.predictor import Predictor, resolve_device
 from .non_skin import non_skin_images
 
 FREEZE_POINTS = {
@@ -65,12 +64,6 @@ def seed_everything(seed: int) -> None:
     if torch.backends.cudnn.is_available():
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
-
-
-def resolve_train_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def resolve_init(init: str) -> tuple[str, str | None]:
@@ -287,14 +280,6 @@ class _ListDataset:
         return torch.from_numpy(self._mi(self.images[i], m.input_size, m.mean, m.std)), 0
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def command_line() -> str:
     argv = list(sys.argv)
     if argv and (argv[0].endswith("__main__.py") or argv[0].endswith("scalp_model")):
@@ -347,7 +332,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--resume", default=None, help="continue from a <out>.last.pt state")
     a("--workers", type=int, default=0, help="data loader worker processes (default 0)")
     a("--threads", type=int, default=0, help="torch CPU threads (default 0 = torch's choice)")
-    a("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    a("--device", default="auto", help="auto (CUDA, then Apple MPS, then CPU), cpu, cuda or mps")
     a("--version", default=None, help="version string stored in the checkpoint (default <out stem>-<date>)")
     a("--pipeline", action="append", default=[], metavar="CMD",
       help="an earlier command of the pipeline (teacher cache, distillation) to list in the card before this one (repeatable)")
@@ -375,7 +360,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         resume = torch.load(args.resume, map_location="cpu", weights_only=True)
     seed_everything(args.seed)
-    device = resolve_train_device(args.device)
+    device = resolve_device(args.device)
     base = ModelMeta()
     samples, split = load_data(args, base, resume["split"] if resume else None)
     args.init, init_fallback = resolve_init(args.init)
@@ -567,7 +552,7 @@ def distillation_summary(log_path: Path) -> dict[str, Any]:
 
 def quantize_after_training(out: Path, data_dir: Path) -> None:
     """Calibrate int8 inference for the new weights; a failure leaves a working fp32 checkpoint."""
-    from ..cli.quantize import quantize_checkpoint
+    from .quantize import quantize_checkpoint
 
     try:
         _, q = quantize_checkpoint(out, data_dir)
@@ -583,7 +568,7 @@ def quantize_after_training(out: Path, data_dir: Path) -> None:
 def training_record(args, split, history, best_epoch, t_start) -> dict[str, Any]:
     init_info: dict[str, Any] = {"init": args.init}
     if args.init not in ("imagenet", "scratch") and Path(args.init).is_file():
-        init_info["init_sha256"] = sha256_of(Path(args.init))
+        init_info["init_sha256"] = file_sha256(Path(args.init))
         side = Path(args.init).with_suffix(".json")
         if side.is_file():  # the distillation log written by scalp_model.training.distill
             try:

@@ -12,13 +12,13 @@ import torch
 from scalp_model.serving import int8 as quantize
 from scalp_model.training.card import read_card_summary
 from scalp_model.serving.checkpoint import card_path, load_checkpoint
-from scalp_model.cli.quantize import quantize_checkpoint
 from scalp_model.serving.engine import EXPORT_VERSION, OnnxEngine, TorchEngine, export_onnx, select_engine
 from scalp_model.serving.network import IMAGENET_MEAN, IMAGENET_STD
 from scalp_model.serving.predictor import Predictor
 from scalp_model.serving.preprocess import model_input
 from scalp_model.settings import DEFAULT_WEIGHTS
 from scalp_model.serving.probe_images import skin_photo
+from scalp_model.training.quantize import agreement, calibrate_ranges, compare, quantize_checkpoint
 from tests.factories import lively_scalpnet
 from tests.model.training.test_train import make_toy_data, parse
 
@@ -36,7 +36,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 def calibrated() -> tuple[torch.nn.Module, dict[str, list[float]], bytes]:
     net = lively_scalpnet(3)
     prepared = quantize.prepared_fp32(export_onnx(net))
-    ranges = quantize.calibrate_ranges(prepared, [_photo_batch(range(100, 116))])
+    ranges = calibrate_ranges(prepared, [_photo_batch(range(100, 116))])
     return net, ranges, prepared
 
 
@@ -111,7 +111,7 @@ def test_broken_int8_build_is_caught_by_verification(calibrated, caplog: pytest.
 
 def test_agreement_counts_what_int8_changes() -> None:
     labels = np.array([1, 1, 0, 0])
-    rep = quantize.agreement(labels, np.array([0.9, 0.6, 0.4, 0.1]), np.array([0.9, 0.45, 0.5, 0.1]), 0.5)
+    rep = agreement(labels, np.array([0.9, 0.6, 0.4, 0.1]), np.array([0.9, 0.45, 0.5, 0.1]), 0.5)
     assert rep["auc_fp32"] == 1.0 and rep["auc_int8"] == 0.75 and rep["auc_change"] == -0.25
     assert rep["decision_flips"] == 2 and rep["max_probability_change"] == pytest.approx(0.15)
     ok, why = quantize.accepted({"format": quantize.FORMAT, "ranges": {"a": [0, 1]}, "heldout": rep})
@@ -165,7 +165,6 @@ def test_shipped_checkpoint_runs_int8_by_default_on_cpu() -> None:
 
 @pytest.mark.shared_data
 def test_shipped_int8_figures_reproduce_on_the_heldout_photos(shared_data: Path) -> None:
-    from scalp_model.cli.quantize import compare
 
     ckpt = load_checkpoint(DEFAULT_WEIGHTS)
     fp32 = Predictor(ckpt, device="cpu", precision="fp32").engine
