@@ -13,8 +13,8 @@ COMMANDS = {
     "predict": ("scalp_model.cli.predict", "Predict psoriasis vs seborrheic dermatitis for image files."),
     "info": ("scalp_model.cli.info", "Print the model card of a checkpoint."),
     "bench": ("scalp_model.cli.bench", "Reproduce the paper's Table 1 timings on this machine."),
-    "train": ("scalp_model.training.train", "Train a checkpoint with the paper's recipe."),
-    "evaluate": ("scalp_model.training.evaluate", "Evaluate a checkpoint on a labelled image folder."),
+    "train": ("scalp_model.cli.train", "Train a checkpoint with the paper's recipe."),
+    "evaluate": ("scalp_model.cli.evaluate", "Evaluate a checkpoint on a labelled image folder."),
     "quantize": ("scalp_model.cli.quantize", "Calibrate int8 CPU inference and record what it changes."),
     "crossval": ("scalp_model.cli.crossval", "Group k-fold cross-validation of the shipped recipe (linear probe)."),
 }

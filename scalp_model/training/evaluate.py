@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import settings
-from .card import format_side_by_side, side_by_side
+from .card_sections import format_side_by_side, side_by_side
 from ..serving.checkpoint import POSITIVE_CLASS
 from .data import Sample, SkippedFiles, UnreadableImageError, load_image, scan_dataset, select
 from ..metrics.classification import binary_report, reliability

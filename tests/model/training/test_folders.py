@@ -10,7 +10,7 @@ import pytest
 
 from scalp_model.serving.checkpoint import CLASS_NAMES, ModelMeta
 from scalp_model.training.data import (HIDDEN, SkippedFiles, UnreadableImageError, folder_images, is_hidden_or_system,
-                              load_image, readable_samples, scan_dataset)
+                                       load_image, readable_samples, scan_dataset)
 from tests.factories import image_bytes, make_checkpoint
 from tests.model.test_cli import run_cli
 from tests.model.training.test_train import add_odd_files, make_toy_data
@@ -72,12 +72,12 @@ def test_load_image_names_the_file(tmp_path: Path) -> None:
 
 
 def test_train_data_loading_skips_and_counts(odd_folder, capsys: pytest.CaptureFixture[str]) -> None:
-    from scalp_model.training import train
+    from scalp_model.training import loop, train
 
     root, broken = odd_folder
     p = argparse.ArgumentParser()
     train.add_arguments(p)
-    samples, split = train.load_data(p.parse_args([str(root), "--split", "0.5", "0.25", "0.25"]), ModelMeta())
+    samples, split = loop.load_data(p.parse_args([str(root), "--split", "0.5", "0.25", "0.25"]), ModelMeta())
     assert len(samples) == 12 and sum(len(v) for v in split.values()) == 12
     err = capsys.readouterr().err
     assert "skipped 6 files (4 hidden or system, 2 unreadable)" in err

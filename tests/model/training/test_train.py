@@ -136,41 +136,41 @@ def test_resume_continues_from_last_state(toy_run: Path, tmp_path: Path) -> None
 
 
 def test_offline_imagenet_init_gives_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    from scalp_model.training import train
+    from scalp_model.training import recipe
 
     def offline(**kwargs):
         raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
 
-    monkeypatch.setattr(train, "build_scalpnet", lambda init: offline() if init == "imagenet" else None)
-    with pytest.raises(train.TrainingError, match="--init scratch"):
-        train.build_model("imagenet")
-    with pytest.raises(train.TrainingError, match="not 'imagenet'"):
+    monkeypatch.setattr(recipe, "build_scalpnet", lambda init: offline() if init == "imagenet" else None)
+    with pytest.raises(recipe.TrainingError, match="--init scratch"):
+        recipe.build_model("imagenet")
+    with pytest.raises(recipe.TrainingError, match="not 'imagenet'"):
         monkeypatch.undo()
-        train.build_model("/nonexistent/weights.pth")
+        recipe.build_model("/nonexistent/weights.pth")
 
 
 def test_auto_init_falls_back_to_scratch_with_a_reason(monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    from scalp_model.training import train
+    from scalp_model.training import recipe
 
     def offline(init):
         raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
 
-    monkeypatch.setattr(train, "build_scalpnet", offline)
-    init, reason = train.resolve_init("auto")
+    monkeypatch.setattr(recipe, "build_scalpnet", offline)
+    init, reason = recipe.resolve_init("auto")
     assert init == "scratch" and "unavailable" in reason
     assert "--init auto" in capsys.readouterr().err
-    assert train.resolve_init("imagenet") == ("imagenet", None)  # explicit choice never falls back
-    monkeypatch.setattr(train, "build_scalpnet", lambda init: None)
-    assert train.resolve_init("auto") == ("imagenet", None)
+    assert recipe.resolve_init("imagenet") == ("imagenet", None)  # explicit choice never falls back
+    monkeypatch.setattr(recipe, "build_scalpnet", lambda init: None)
+    assert recipe.resolve_init("auto") == ("imagenet", None)
 
 
 def test_bad_class_weights_are_named() -> None:
-    from scalp_model.training import train
+    from scalp_model.training import recipe
 
-    with pytest.raises(train.TrainingError, match="--class-weights"):
-        train.class_weights("1,x", [0, 1], 2)
-    w = train.class_weights("balanced", [0, 0, 0, 1], 2)
+    with pytest.raises(recipe.TrainingError, match="--class-weights"):
+        recipe.class_weights("1,x", [0, 1], 2)
+    w = recipe.class_weights("balanced", [0, 0, 0, 1], 2)
     assert w.tolist() == pytest.approx([4 / 6, 2.0])
 
 
