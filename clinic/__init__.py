@@ -3,7 +3,7 @@
 Pages lay out widgets and call these functions; each function frames its own unit of work on the database
 (``db``) and calls the model (``scalp_model``) where needed. A photo's path, one function per step:
 
-1. :func:`clinic.photos.read_photo` — untrusted bytes decoded once (``scalp_model.preprocess.decode_image``
+1. :func:`clinic.photos.read_photo` — untrusted bytes decoded once (``scalp_model.serving.preprocess.decode_image``
    at 2048 px): the metadata-free stored copy, the 512 px working copy and its quality report;
 2. :func:`clinic.submit.analyse` — one forward pass per photo (probability, out-of-scope score, map) and
    the map's overlay;

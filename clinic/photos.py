@@ -1,5 +1,5 @@
 """One uploaded photo, decoded once: the stored copy for the dermatologist and the working copy for the
-quality check and the model both come from a single :func:`scalp_model.preprocess.decode_image` call."""
+quality check and the model both come from a single :func:`scalp_model.serving.preprocess.decode_image` call."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -7,8 +7,8 @@ from typing import Any
 
 from PIL import Image
 
-from scalp_model.preprocess import WORKING_SIZE, DecodedImage, decode_image, sanitized_bytes
-from scalp_model.quality import QualityReport, assess_quality
+from scalp_model.serving.preprocess import WORKING_SIZE, DecodedImage, decode_image, sanitized_bytes
+from scalp_model.serving.quality import QualityReport, assess_quality
 
 STORED_SIDE = 2048  # longest side of the copy a dermatologist (or a reader-study reader) sees, in pixels
 ORIGINS = ("upload", "camera")
@@ -18,7 +18,7 @@ ORIGINS = ("upload", "camera")
 class Photo:
     """A photo read once, kept while the patient fills the form.
 
-    ``decoded.image``: upright sRGB working copy, longest side ≤ :data:`scalp_model.preprocess.WORKING_SIZE`
+    ``decoded.image``: upright sRGB working copy, longest side ≤ :data:`scalp_model.serving.preprocess.WORKING_SIZE`
     (512 px), what the quality check and the model see; ``decoded`` also carries what decoding learnt
     (original size, format, EXIF orientation, colour profile, repairs). ``stored``: the copy that is kept,
     JPEG q90 with no metadata at all (EXIF, GPS, ICC, comments dropped), longest side ≤ :data:`STORED_SIDE`;

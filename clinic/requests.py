@@ -9,7 +9,7 @@ from db import consultations
 from db.engine import Database
 from db.models import Consultation, Need, Status
 from db.users import Clinician
-from scalp_model.predictor import Predictor
+from scalp_model.serving.predictor import Predictor
 
 from clinic.photos import Photo, read_photo
 from clinic.submit import Upload, analyse

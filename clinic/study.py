@@ -11,11 +11,11 @@ from db.engine import Database
 from db.models import ReaderStudy
 from db.reader_study import LabelledImage, NewStudyCase
 from db.users import Clinician
-from scalp_model.cam import overlay_png
-from scalp_model.checkpoint import CLASS_NAMES
-from scalp_model.data import scan_dataset
+from scalp_model.serving.cam import overlay_png
+from scalp_model.serving.checkpoint import CLASS_NAMES
+from scalp_model.training.data import scan_dataset
 from scalp_model.errors import ScalpScopeError
-from scalp_model.predictor import Predictor
+from scalp_model.serving.predictor import Predictor
 from security.folders import FolderRefused, confined_file, confined_folder
 
 from clinic.photos import read_photo

@@ -9,7 +9,7 @@ from typing import Any
 from db import consultations
 from db.consultations import NewImage, PatientHistory, Submission
 from db.engine import Database
-from scalp_model.predictor import Analysis, Predictor
+from scalp_model.serving.predictor import Analysis, Predictor
 
 from clinic.photos import Photo, read_photo
 

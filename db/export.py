@@ -59,7 +59,7 @@ def export_training(session: Session, directory: str | Path, *, include_demo: bo
     """
     directory = Path(directory)
     # Hidden and system files (.DS_Store, Thumbs.db) do not make a folder "not empty"; the folder commands of
-    # scalp_model skip them too (scalp_model.data.is_hidden_or_system, not imported here: it loads torch).
+    # scalp_model skip them too (scalp_model.training.data.is_hidden_or_system, not imported here: it loads torch).
     if directory.exists() and any(not _is_hidden_or_system(p.name) for p in directory.iterdir()):
         raise ValidationError(f"{directory} is not empty; export into a new folder.")
     query = _reviewed_images(include_demo, None if other_diagnoses else TRAINING_LABELS)

@@ -36,7 +36,7 @@ from db.models import utcnow
 from db.stats import Turnaround, turnaround
 from scalp_model import settings as model_settings
 from scalp_model.errors import ScalpScopeError, WeightsError
-from scalp_model.predictor import Predictor
+from scalp_model.serving.predictor import Predictor
 from security.client import CLIENT_COOKIE, binding_of, client_address, fingerprint, session_reference
 from security.shared import shared_resource
 from security.text import plain

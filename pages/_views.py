@@ -8,7 +8,7 @@ import streamlit as st
 from db.consultations import Estimate
 from db.triage import span_text
 from pages._wording import about_percent, threshold_percent
-from scalp_model.predictor import label_for
+from scalp_model.serving.predictor import label_for
 
 LABELS = {
     "psoriasis": "Psoriasis",
@@ -81,7 +81,7 @@ def verdict(prediction: Estimate) -> tuple[str, str]:
 
     ``prediction`` is a ``scalp_model`` Prediction or a stored ``db`` prediction (both
     ``db.consultations.Estimate``). The words follow the service's decision rule
-    (``scalp_model.predictor.label_for``), as the bar shows it: P(psoriasis) against the referral
+    (``scalp_model.serving.predictor.label_for``), as the bar shows it: P(psoriasis) against the referral
     threshold (not against 50 %), "too close to call" inside the uncertain band, and no estimate at all
     for an out-of-scope photo.
     """

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from scalp_model import settings
-from scalp_model.checkpoint import card_path
+from scalp_model.serving.checkpoint import card_path
 from pages import _resources as res
 from pages import _views as views
 from security.text import plain

@@ -30,7 +30,7 @@ from security.uploads import upload_problem
 MAX_PHOTOS = 3
 # The browser's picker offers these; the MIME types also stop Streamlit from re-checking the file *name* on
 # the server, where a crafted name (.svg, no extension) would end the page with an exception instead of a
-# message. What decides is the content: scalp_model.preprocess.decode_image refuses anything but a photo.
+# message. What decides is the content: scalp_model.serving.preprocess.decode_image refuses anything but a photo.
 PHOTO_TYPES = ["jpg", "jpeg", "png", "heic", "heif", "webp",
                "image/jpeg", "image/png", "image/heic", "image/heif", "image/webp"]
 SOURCES = {"phone": "Phone or camera", "dermoscope": "Dermoscope"}

@@ -8,7 +8,7 @@ from pages import _resources as res
 from pages import _seen as seen
 from pages import _study as study
 from security.text import plain
-from scalp_model.reader_stats import EXACT_MAX_CASES, PASS_LABELS, analyse, roc_figure
+from scalp_model.metrics.reader_study import EXACT_MAX_CASES, PASS_LABELS, analyse, roc_figure
 
 PASS_TEXT = {1: "without the model", 2: "with the model"}
 

@@ -64,7 +64,7 @@ def run_writer(seed: int) -> None:
     """
     from clinic.photos import read_photo
     from clinic.submit import analyse
-    from scalp_model.predictor import Predictor
+    from scalp_model.serving.predictor import Predictor
     from scalp_model.settings import weights_path
     from testing.factories import image_bytes
 

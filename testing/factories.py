@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from scalp_model.checkpoint import ModelMeta, save_checkpoint
-from scalp_model.network import ScalpNet, build_scalpnet
-from scalp_model.synthetic import skin_photo_array
+from scalp_model.serving.checkpoint import ModelMeta, save_checkpoint
+from scalp_model.serving.network import ScalpNet, build_scalpnet
+from scalp_model.serving.probe_images import skin_photo_array
 
 
 def lively_scalpnet(seed: int = 0) -> ScalpNet:

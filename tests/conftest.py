@@ -41,7 +41,7 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def predictor(tiny_checkpoint: Path):
-    from scalp_model.predictor import Predictor
+    from scalp_model.serving.predictor import Predictor
 
     return Predictor.from_path(tiny_checkpoint, device="cpu")
 

@@ -16,13 +16,13 @@ part_a() {
 #    then the paper's fine-tune. Its trunk scores AUC 0.51 under the recipe's cross-validation (chance): see its card.
 # 1. Teacher targets (EfficientNet-Lite0, ImageNet): 6 augmented 160 px views per scalp TRAINING image (seed 0 split;
 #    val/test never seen), 2 views per body/ and other_dermoscopy/ image. ~6 min.
-$PY -m scalp_model.teacher cache "$DATA/scalp" --extra "$DATA/body" "$DATA/other_dermoscopy" --out "$W/teacher160.npz"
+$PY -m scalp_model.training.teacher cache "$DATA/scalp" --extra "$DATA/body" "$DATA/other_dermoscopy" --out "$W/teacher160.npz"
 
 # 2. Label-free feature distillation into GoogLeNet from scratch (pooled features + ImageNet KL), 112 px then 160 px.
-$PY -m scalp_model.distill "$W/teacher160.npz" --out "$W/distilled_v1.pth" --minutes 22 --size 112
+$PY -m scalp_model.training.distill "$W/teacher160.npz" --out "$W/distilled_v1.pth" --minutes 22 --size 112
 
 # 3. Continue, adding the teacher's scalp-disease logit (logistic head on teacher features, scalp training views only).
-$PY -m scalp_model.distill "$W/teacher160.npz" --out "$W/distilled_v2.pth" --init "$W/distilled_v1.pth" \
+$PY -m scalp_model.training.distill "$W/teacher160.npz" --out "$W/distilled_v2.pth" --init "$W/distilled_v1.pth" \
     --minutes 24 --size 112 --lr 1e-3 --warmup 20 --task-weight 1.0 --kd-weight 0.25
 
 # 4. Paper recipe fine-tune (Adam 1e-4, MSE softmax vs one-hot + L2, rotation ±90°, scale 1-2, 224 px) after a linear
@@ -32,7 +32,7 @@ $PY -m scalp_model train "$DATA/scalp" --out weights/scalpscope-googlenet-demo.p
     --ood-dir "$DATA/other_dermoscopy" --ood-limit 200 --threads 2 --version demo-v2-distilled-lpft
 
 # 5. Ablation table in the card (runs on the same split; see the card for their commands).
-# $PY -m scalp_model.card weights/scalpscope-googlenet-demo.pt --variant NAME CHECKPOINT ... --row JSON ...
+# $PY -m scalp_model.training.card weights/scalpscope-googlenet-demo.pt --variant NAME CHECKPOINT ... --row JSON ...
 
 # 6. Int8 CPU inference: activation ranges calibrated on the training split, fp32-vs-int8 figures on val+test, both
 #    written into the checkpoint and its card (the int8 model is rebuilt from them on first use). ~30 s.
@@ -44,7 +44,7 @@ $PY -m scalp_model.training.teacher_study "$DATA/scalp" --sizes 224 --out-dir "$
 $PY -m scalp_model crossval "$DATA/scalp" --json > "$W/cv/shipped.json"
 $PY -m scalp_model crossval "$DATA/scalp" --init "$W/random-init.pth" --json > "$W/cv/random-init.json"  # see B.0
 $PY -m scalp_model crossval "$DATA/scalp" --init "$W/student.pth" --json > "$W/cv/student.json"          # see B.3
-$PY -m scalp_model.card weights/scalpscope-googlenet-demo.pt --cross-validation "$W/cv/shipped.json" \
+$PY -m scalp_model.training.card weights/scalpscope-googlenet-demo.pt --cross-validation "$W/cv/shipped.json" \
     --reference "EfficientNet-Lite0 teacher" "$W/cv/teacher-lite0-224.json" \
     --reference "EfficientNet-Lite1 teacher (distilled in B)" "$W/cv/teacher-lite1-224.json" \
     --reference "EfficientNet-Lite2 teacher" "$W/cv/teacher-lite2-224.json" \

@@ -31,10 +31,10 @@ def realistic_sizes(photos: list[Path]) -> dict[str, Any]:
     Uses scalp_model's own functions when importable, else an equivalent of them (noted in ``pipeline``)."""
     rng = np.random.default_rng(0)
     try:
-        from scalp_model.cam import overlay_png
-        from scalp_model.preprocess import decode_image, sanitized_bytes
+        from scalp_model.serving.cam import overlay_png
+        from scalp_model.serving.preprocess import decode_image, sanitized_bytes
 
-        pipeline = "scalp_model.preprocess.sanitized_bytes + scalp_model.cam.overlay_png"
+        pipeline = "scalp_model.serving.preprocess.sanitized_bytes + scalp_model.serving.cam.overlay_png"
     except Exception as exc:  # noqa: BLE001 - optional here: any failure to import scalp_model means "use the equivalent"
         pipeline = f"equivalent of scalp_model (import failed: {type(exc).__name__})"
         decode_image = sanitized_bytes = overlay_png = None  # type: ignore[assignment]

@@ -1,7 +1,7 @@
 """What a submission is made of: the patient's answers, the stored images, and the model's output.
 
 The model's output is not copied into a type of its own: anything with the fields of :class:`ModelOutput`
-is stored as it is (``scalp_model.predictor.Prediction`` is such a record; ``db`` never imports the model).
+is stored as it is (``scalp_model.serving.predictor.Prediction`` is such a record; ``db`` never imports the model).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ CONSENT_TEXT = (
 
 class Estimate(Protocol):
     """What the queue's rule (:func:`db.consultations.compute_triage`) and the displays read of a prediction:
-    ``scalp_model.predictor.Prediction`` and the stored ``db.models.Prediction`` row both have these fields.
+    ``scalp_model.serving.predictor.Prediction`` and the stored ``db.models.Prediction`` row both have these fields.
 
     ``p_psoriasis`` and ``threshold`` in [0, 1]; ``label`` is "psoriasis" or "seborrheic_dermatitis".
     """
@@ -62,7 +62,7 @@ class Estimate(Protocol):
 
 class ModelOutput(Estimate, Protocol):
     """The model's output for one image as :func:`db.consultations.submit_consultation` stores it
-    (``scalp_model.predictor.Prediction``): provenance (version, checkpoint sha256, temperature), the
+    (``scalp_model.serving.predictor.Prediction``): provenance (version, checkpoint sha256, temperature), the
     out-of-scope score (None without a gate) and per-stage timings in milliseconds, whose sum is stored as
     ``latency_ms``."""
 

@@ -22,8 +22,8 @@ per chunk, with primary keys reserved up front (:func:`db.demo.rows.reserve_ids`
 always come from ``secrets``, so seeding the same database twice never collides.
 
 One module per job: :mod:`~db.demo.content` (texts, demo model), :mod:`~db.demo.pictures` (generated
-pictures and overlays, coloured by ``scalp_model.cam``), :mod:`~db.demo.plan` (one consultation's rows, labels
-by ``scalp_model.predictor.label_for``) and :mod:`~db.demo.rows` (bulk writes). ``pictures`` and ``plan``
+pictures and overlays, coloured by ``scalp_model.serving.cam``), :mod:`~db.demo.plan` (one consultation's rows, labels
+by ``scalp_model.serving.predictor.label_for``) and :mod:`~db.demo.rows` (bulk writes). ``pictures`` and ``plan``
 load ``scalp_model`` (and torch): they are imported when seeding starts, so importing ``db`` stays light.
 """
 

@@ -1,5 +1,5 @@
 """Generated "scalp" pictures for demo rows: a small pool per look, each a 96x72 JPEG and its overlay PNG,
-coloured by the app's own map colouring (:func:`scalp_model.cam.blend_heatmap`).
+coloured by the app's own map colouring (:func:`scalp_model.serving.cam.blend_heatmap`).
 
 Importing this module loads ``scalp_model`` (and torch); ``db.demo`` imports it only while seeding.
 """
@@ -14,7 +14,7 @@ from functools import cache
 import numpy as np
 from PIL import Image
 
-from scalp_model.cam import blend_heatmap
+from scalp_model.serving.cam import blend_heatmap
 
 IMAGE_SIZE = (96, 72)  # width, height: a phone photo's 4:3, small enough for 100,000 rows
 POOL_PER_LABEL = 16

@@ -20,7 +20,7 @@ One module per job: :mod:`~db.reader_study.design` (limits, scale, seeds and ord
 (plain values, CSV); every public name is importable from here.
 
 Every function takes the caller's session (``with db.begin() as s:``). Statistics live in
-``scalp_model.reader_stats``; this module owns the reading scale (:func:`ordinal_score`).
+``scalp_model.metrics.reader_study``; this module owns the reading scale (:func:`ordinal_score`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Results (admins): every reading as plain values for ``scalp_model.reader_stats.analyse``, the CSV
+"""Results (admins): every reading as plain values for ``scalp_model.metrics.reader_study.analyse``, the CSV
 export, and the audit rows of viewing and exporting them."""
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def readings_csv(data: StudyData) -> str:
 
     Text cells that a spreadsheet would evaluate (a study named ``=HYPERLINK(..)``) are neutralised.
     """
-    from scalp_model.reader_stats import PASS_LABELS  # the pass names the statistics use (loads scipy, torch)
+    from scalp_model.metrics.reader_study import PASS_LABELS  # the pass names the statistics use (loads scipy, torch)
 
     p_model = {c.case_id: c.p_psoriasis for c in data.cases}
     refs = {c.case_id: c.source_ref for c in data.cases}

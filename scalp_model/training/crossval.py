@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..metrics import auc_ci
+from ..metrics.classification import auc_ci
 
 SAME_SOURCE = "dermnet_thumb"
 
@@ -90,9 +90,9 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, groups: Sequence[st
 
 def calibration_from_scores(scores: np.ndarray, labels: np.ndarray, target_sensitivity: float) -> tuple[float, float]:
     """(temperature, threshold) from out-of-fold decision scores: P = sigmoid(score / T) with T minimising the
-    NLL (LBFGS, :func:`scalp_model.metrics.fit_temperature`), and the highest threshold on P whose sensitivity
-    reaches ``target_sensitivity`` (:func:`scalp_model.metrics.threshold_for_sensitivity`)."""
-    from ..metrics import fit_temperature, threshold_for_sensitivity
+    NLL (LBFGS, :func:`scalp_model.metrics.classification.fit_temperature`), and the highest threshold on P whose sensitivity
+    reaches ``target_sensitivity`` (:func:`scalp_model.metrics.classification.threshold_for_sensitivity`)."""
+    from ..metrics.classification import fit_temperature, threshold_for_sensitivity
 
     logits = np.stack([np.zeros_like(scores), scores], axis=1)
     t = fit_temperature(logits, labels)
@@ -132,7 +132,7 @@ def recipe_report(features: np.ndarray, labels: np.ndarray, groups: Sequence[str
     and, when ``unseen`` (a boolean mask) is given, on the photos that the features' own training never saw
     (a distilled student matched a teacher probe fitted with the training split's labels, so its out-of-fold
     figures on training-split photos can be optimistic; the ``unseen`` subset is free of that)."""
-    from ..metrics import ece, wilson
+    from ..metrics.classification import ece, wilson
 
     labels = np.asarray(labels)
     same = np.asarray([s == SAME_SOURCE for s in sources])

@@ -1,7 +1,7 @@
 """Pooled features of the scalp photos, as the app computes them, for cross-validated probes.
 
-Every photo is decoded as an upload is (:func:`scalp_model.data.load_image`) and remapped whole to the
-network's input size (:func:`scalp_model.preprocess.model_input`), with no mirror or crop: the features a
+Every photo is decoded as an upload is (:func:`scalp_model.training.data.load_image`) and remapped whole to the
+network's input size (:func:`scalp_model.serving.preprocess.model_input`), with no mirror or crop: the features a
 shipped linear head would see.
 """
 from __future__ import annotations
@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..checkpoint import CLASS_NAMES, POSITIVE_CLASS, ModelMeta
-from ..data import Sample, load_image, scan_dataset
-from ..network import ScalpNet
-from ..preprocess import model_input
+from ..serving.checkpoint import CLASS_NAMES, POSITIVE_CLASS, ModelMeta
+from .data import Sample, load_image, scan_dataset
+from ..serving.network import ScalpNet
+from ..serving.preprocess import model_input
 
 
 def scalp_set(data_dir: Path) -> tuple[list[Sample], list[Image.Image], np.ndarray]:

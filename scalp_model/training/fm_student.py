@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..network import build_scalpnet
+from ..serving.network import build_scalpnet
 
 
 class FunctionMatchingStudent(nn.Module):

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..network import IMAGENET_MEAN, IMAGENET_STD
+from ..serving.network import IMAGENET_MEAN, IMAGENET_STD
 from .fm_student import FunctionMatchingStudent, save_trunk
 from .teachers import OnnxTeacher
 from .views import Corpus, ViewPolicy, build_corpus, make_views, resize

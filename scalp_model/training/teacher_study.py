@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..data import split_by_group
+from .data import split_by_group
 from .crossval import recipe_report
 from .features import scalp_set, teacher_features
 from .teachers import TEACHER_NAMES

@@ -20,9 +20,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..checkpoint import CLASS_NAMES, POSITIVE_CLASS
-from ..data import scan_dataset, split_by_group
-from ..preprocess import ACCEPTED_EXTENSIONS
+from ..serving.checkpoint import CLASS_NAMES, POSITIVE_CLASS
+from .data import scan_dataset, split_by_group
+from ..serving.preprocess import ACCEPTED_EXTENSIONS
 
 
 @dataclass

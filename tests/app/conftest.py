@@ -23,9 +23,9 @@ from db.consultations import NewImage, submit_consultation
 from db.engine import Database
 from db.users import create_user
 from pages import _resources as res
-from scalp_model.checkpoint import ModelMeta
-from scalp_model.predictor import Prediction, label_for
-from scalp_model.preprocess import sanitized_bytes
+from scalp_model.serving.checkpoint import ModelMeta
+from scalp_model.serving.predictor import Prediction, label_for
+from scalp_model.serving.preprocess import sanitized_bytes
 from tests.conftest import REPO_ROOT
 from tests.db.builders import model_output
 from testing.pages import shown_access_code  # noqa: F401 - re-exported for the page tests

@@ -5,7 +5,7 @@ import shutil
 
 from PIL import Image
 
-from scalp_model.checkpoint import card_path
+from scalp_model.serving.checkpoint import card_path
 from tests.app.conftest import assert_clean, texts
 
 PAGE = "pages/model.py"

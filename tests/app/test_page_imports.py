@@ -4,13 +4,13 @@ The rule, checked on every file in ``pages/`` by parsing it with ``ast`` (import
 
 * no page imports SQLAlchemy, torch (or torchvision, ONNX Runtime, OpenCV, pytorch-grad-cam), the
   database's engine or audit trail (``db.engine``, ``db.audit``, ``db.testing_pg``), or the model's
-  decoding and inference internals (``scalp_model.preprocess``, ``quality``, ``cam``, ``engine``,
+  decoding and inference internals (``scalp_model.serving.preprocess``, ``quality``, ``cam``, ``engine``,
   ``network``, ``data``);
 * from ``db.models`` a page takes only display constants (the status, diagnosis, study enums) and
-  ``utcnow``; from ``scalp_model.predictor`` only ``label_for``, the service's one decision rule;
+  ``utcnow``; from ``scalp_model.serving.predictor`` only ``label_for``, the service's one decision rule;
 * the one exception is ``pages/_resources.py``, the single module that builds the process's shared
   resources: it may import ``db.engine.Database``, ``db.audit`` (to register where requests come from) and
-  ``scalp_model.predictor.Predictor``;
+  ``scalp_model.serving.predictor.Predictor``;
 * pages that still open a unit of work themselves (``.begin()``, ``.session()``, ``.begin_nested()``) are
   listed in :data:`STILL_OPENING_SESSIONS`; a page not on that list that opens one fails, so the list
   only shrinks as pages move to ``clinic`` (``clinic.units.read`` / ``write`` run one ``db`` function in
@@ -27,11 +27,11 @@ from tests.conftest import REPO_ROOT
 
 PAGES = sorted((REPO_ROOT / "pages").glob("*.py"))
 FORBIDDEN = ("sqlalchemy", "torch", "torchvision", "onnxruntime", "cv2", "pytorch_grad_cam", "db.engine",
-             "db.audit", "db.testing_pg", "scalp_model.preprocess", "scalp_model.quality", "scalp_model.cam",
-             "scalp_model.engine", "scalp_model.network", "scalp_model.data")
+             "db.audit", "db.testing_pg", "scalp_model.serving.preprocess", "scalp_model.serving.quality", "scalp_model.serving.cam",
+             "scalp_model.serving.engine", "scalp_model.serving.network", "scalp_model.training.data")
 ONLY_NAMES = {"db.models": {"Status", "Diagnosis", "StudySource", "StudyLabel", "Role", "utcnow"},
-              "scalp_model.predictor": {"label_for"}}
-RESOURCES = {"db.engine": {"Database"}, "db": {"audit"}, "scalp_model.predictor": {"Predictor"}}
+              "scalp_model.serving.predictor": {"label_for"}}
+RESOURCES = {"db.engine": {"Database"}, "db": {"audit"}, "scalp_model.serving.predictor": {"Predictor"}}
 STILL_OPENING_SESSIONS = {"_resources.py"}  # the shared resources' own set-up and cached reads
 SESSION_CALLS = {"begin", "session", "begin_nested"}
 
@@ -87,8 +87,8 @@ def test_only_the_listed_pages_still_open_units_of_work() -> None:
     ("from db import audit\n", "imports db.audit"),
     ("import db.engine\n", "imports db.engine"),
     ("from db.models import Consultation\n", "imports Consultation from db.models"),
-    ("def g():\n    from scalp_model.preprocess import decode_image\n", "imports scalp_model.preprocess.decode_image"),
-    ("from scalp_model.predictor import Predictor\n", "imports Predictor from scalp_model.predictor"),
+    ("def g():\n    from scalp_model.serving.preprocess import decode_image\n", "imports scalp_model.serving.preprocess.decode_image"),
+    ("from scalp_model.serving.predictor import Predictor\n", "imports Predictor from scalp_model.serving.predictor"),
 ])
 def test_the_rule_catches_what_it_forbids(source: str, problem: str) -> None:
     assert problem in violations(source, "some_page.py")
@@ -96,5 +96,5 @@ def test_the_rule_catches_what_it_forbids(source: str, problem: str) -> None:
 
 def test_the_rule_lets_a_page_use_clinic_and_display_constants() -> None:
     assert violations("from clinic import submit_consultation\nfrom db.models import Status, utcnow\n"
-                      "from scalp_model.predictor import label_for\n", "some_page.py") == []
+                      "from scalp_model.serving.predictor import label_for\n", "some_page.py") == []
     assert opens_sessions("with res.get_database().begin() as s:\n    pass\n")

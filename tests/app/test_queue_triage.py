@@ -10,8 +10,8 @@ from PIL import Image
 from db.consultations import NewImage, claim, record_review, submit_consultation
 from db.models import utcnow
 from pages import _resources as res
-from scalp_model.predictor import label_for
-from scalp_model.preprocess import sanitized_bytes
+from scalp_model.serving.predictor import label_for
+from scalp_model.serving.preprocess import sanitized_bytes
 from tests.app.conftest import (  # noqa: F401  (fixtures)
     _fast_password_hashing,
     _navigation_mode,

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from PIL import Image
 
 from pages._report import PhotoSummary, summary_filename, summary_pdf
-from scalp_model.preprocess import sanitized_bytes
+from scalp_model.serving.preprocess import sanitized_bytes
 from tests.factories import photo_array
 
 CODE = "7KQ2-M9XD-4TRB-0ZHV-N3WC-8PGF-6YJS"

@@ -13,7 +13,7 @@ from clinic.submit import Upload, submit_consultation
 from db.consultations import CONSENT_VERSION, Submission
 from db.engine import Database
 from db.models import AuditEvent, Consultation, ConsultImage, Prediction
-from scalp_model.preprocess import WORKING_SIZE
+from scalp_model.serving.preprocess import WORKING_SIZE
 from tests.factories import photo_array
 
 HISTORY = {"image_source": "phone", "age_band": "18–39", "itch": "mild", "free_text": "Flakes in winter."}

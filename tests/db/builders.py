@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from db.consultations import NewImage
-from scalp_model.predictor import Prediction, label_for
+from scalp_model.serving.predictor import Prediction, label_for
 
 TEST_PASSWORD = "correct horse battery staple"
 
@@ -37,7 +37,7 @@ def new_image(fmt: str = "PNG", colour: tuple[int, int, int] = (200, 80, 60)) ->
 def model_output(model_version: str, model_sha256: str, p_psoriasis: float, threshold: float, temperature: float,
                  label: str, uncertain: bool, out_of_scope: bool, latency_ms: float,
                  ood_score: float | None = None) -> Prediction:
-    """The model's record (``scalp_model.predictor.Prediction``) as a stored consultation carries it, with a
+    """The model's record (``scalp_model.serving.predictor.Prediction``) as a stored consultation carries it, with a
     blank 1x1 map; ``latency_ms`` becomes its only timing."""
     return Prediction(label=label, p_psoriasis=p_psoriasis, threshold=threshold, uncertain=uncertain,
                       out_of_scope=out_of_scope, ood_score=ood_score, temperature=temperature,

@@ -61,7 +61,7 @@ def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, timer: Timer) -> It
     require_cluster_tools()
     from db.engine import Database
     from db.testing_pg import create_database, temporary_postgres
-    from scalp_model.predictor import Predictor
+    from scalp_model.serving.predictor import Predictor
 
     weights = DEFAULT_WEIGHTS if DEFAULT_WEIGHTS.is_file() else make_checkpoint(tmp_path / "tiny.pt")
     # One ONNX export for every process: made here, before they start, into their shared cache folder.

@@ -11,8 +11,8 @@ import numpy as np
 from db.consultations import NewImage, claim, record_review, submit_consultation
 from db.engine import Database
 from db.users import create_user
-from scalp_model.checkpoint import CLASS_NAMES, load_checkpoint
-from scalp_model.synthetic import texture_image
+from scalp_model.serving.checkpoint import CLASS_NAMES, load_checkpoint
+from tests.images import texture_image
 from tests.conftest import REPO_ROOT
 from tests.db.builders import HISTORY, TEST_PASSWORD, new_prediction
 

@@ -11,9 +11,9 @@ from sklearn.metrics import roc_auc_score
 
 from db.errors import ValidationError
 from db.reader_study import ordinal_score
-from scalp_model.metrics import delong, delong_paired
-from scalp_model.reader_stats import (RANDOM_PERMUTATIONS, analyse, cohen_kappa, fleiss_kappa, fleiss_table,
-                                     performance, permutation_test, roc_figure)
+from scalp_model.metrics.agreement import cohen_kappa, fleiss_kappa, fleiss_table
+from scalp_model.metrics.classification import delong, delong_paired
+from scalp_model.metrics.reader_study import RANDOM_PERMUTATIONS, analyse, performance, permutation_test, roc_figure
 from tests.reader.builders import answer
 
 # Fleiss (1971), Table 1: 30 patients, 6 psychiatrists each, 5 diagnoses (depression, personality

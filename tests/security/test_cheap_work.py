@@ -8,7 +8,7 @@ import pytest
 from streamlit.runtime.app_session import AppSession
 
 import clinic.photos
-import scalp_model.preprocess
+import scalp_model.serving.preprocess
 from pages import _resources as res
 from tests.app.conftest import (  # noqa: F401  (fixtures)
     _fast_password_hashing,
@@ -27,13 +27,13 @@ from tests.factories import image_bytes
 def decodes(monkeypatch) -> list[int]:
     """Byte sizes of every photo the app decodes."""
     calls: list[int] = []
-    original = scalp_model.preprocess.decode_image
+    original = scalp_model.serving.preprocess.decode_image
 
     def counting(data, *args, **kwargs):
         calls.append(len(data))
         return original(data, *args, **kwargs)
 
-    monkeypatch.setattr(scalp_model.preprocess, "decode_image", counting)
+    monkeypatch.setattr(scalp_model.serving.preprocess, "decode_image", counting)
     monkeypatch.setattr(clinic.photos, "decode_image", counting)  # the one decode of an upload
     return calls
 

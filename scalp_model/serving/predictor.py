@@ -1,0 +1,309 @@
+"""One predictor per process: loads the checkpoint once and serves every user, thread-safely.
+
+``predict`` runs a single forward pass that yields the probability, the Grad-CAM map of the
+predicted class (closed form, see :class:`ScalpNetWithMaps`) and the out-of-scope score. Nothing is
+stored on the instance per call, so concurrent calls cannot mix their results.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from concurrent.futures import ThreadPoolExecutor
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .. import settings
+from .cam import library_cam, overlay_png, scale_map
+from .checkpoint import Checkpoint, ModelMeta, load_checkpoint
+from .engine import Engine, select_engine
+from ..errors import ScalpScopeError, WeightsMismatchError
+from .network import MAP_LAYER, ScalpNet
+from .ood import gate_scores
+from .preprocess import DecodedImage, decode_image, model_input
+from .quality import QualityReport, assess_quality
+
+
+def label_for(p_psoriasis: float, threshold: float) -> str:
+    """The service's one decision rule: "psoriasis" when P(psoriasis) (0..1) is at or above the operating
+    threshold (0..1, the checkpoint's), else "seborrheic_dermatitis". Every label and verdict comes from here."""
+    return "psoriasis" if p_psoriasis >= threshold else "seborrheic_dermatitis"
+
+
+def resolve_device(requested: str | None = None) -> torch.device:
+    """CUDA, then Apple MPS, then CPU; ``SCALPSCOPE_DEVICE`` (or ``requested``) overrides."""
+    choice = (requested or settings.DEVICE.get() or "auto").lower()
+    if choice == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if choice not in ("cpu", "cuda", "mps") and not choice.startswith("cuda:"):
+        raise ValueError(f"SCALPSCOPE_DEVICE={choice!r}: use auto, cpu, cuda or mps")
+    return torch.device(choice)
+
+
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    """What the model says about one image; immutable so it can be cached and shared.
+
+    - ``label``: ``"psoriasis"`` when ``p_psoriasis >= threshold``, else ``"seborrheic_dermatitis"``.
+    - ``p_psoriasis``: calibrated probability of psoriasis, 0..1 (softmax of the logits divided by
+      ``temperature``, the checkpoint's temperature scaling; Guo et al. 2017).
+    - ``threshold``, ``uncertain_band``: the checkpoint's operating point and band, 0..1; ``uncertain`` is
+      ``|p_psoriasis - threshold| < uncertain_band``.
+    - ``ood_score``: how far the photo's 1024 pooled features lie from the training scalp photos, as the
+      mean squared standardised distance over a 32-component PCA subspace (:func:`scalp_model.serving.ood.gate_scores`):
+      unitless, ≥ 0, about 1 for the training photos; ``out_of_scope`` is ``ood_score`` above the checkpoint's
+      ``ood_threshold`` (a validation quantile; 2.05 for the shipped model). ``None`` (and never out of scope)
+      for a checkpoint without a gate.
+    - ``cam``: the Grad-CAM map of ``label`` (Selvaraju et al. 2017) at ``inception5b``, float32, shape
+      (``input_size``, ``input_size``) = (224, 224) for the shipped model, values in [0, 1] (min-max scaled,
+      1 = most attention), laid over the whole picture squeezed to a square (no crop): stretch it to the
+      photo's aspect ratio to overlay it (:func:`scalp_model.serving.cam.overlay_png`).
+    - ``timings_ms``: milliseconds per image, by step (``preprocess``, ``model``, ``postprocess``, ``decode``).
+    - ``model_version``, ``model_sha256``: the checkpoint that made it.
+    """
+
+    label: str
+    p_psoriasis: float
+    threshold: float
+    uncertain: bool
+    out_of_scope: bool
+    ood_score: float | None
+    temperature: float
+    model_version: str
+    model_sha256: str
+    cam: np.ndarray = field(repr=False)
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+    uncertain_band: float | None = None  # |p - threshold| below this is uncertain (the checkpoint's, 0..1)
+
+    def to_dict(self) -> dict:
+        return {
+            "label": self.label,
+            "p_psoriasis": round(self.p_psoriasis, 6),
+            "threshold": self.threshold,
+            "uncertain": self.uncertain,
+            "out_of_scope": self.out_of_scope,
+            "ood_score": None if self.ood_score is None else round(self.ood_score, 4),
+            "model": {"version": self.model_version, "sha256": self.model_sha256},
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """An upload end to end: the decoded picture, its quality and the prediction."""
+
+    decoded: DecodedImage
+    quality: QualityReport
+    prediction: Prediction
+
+    def overlay_png(self, image_weight: float = 0.55) -> bytes:
+        return overlay_png(self.decoded.image, self.prediction.cam, image_weight=image_weight)
+
+
+class Predictor:
+    """Wraps a loaded checkpoint for inference on the best device."""
+
+    def __init__(self, checkpoint: Checkpoint, device: torch.device | str | None = None,
+                 backend: str | None = None, precision: str | None = None) -> None:
+        _check_map_layer(checkpoint)  # before an engine is chosen, exported or verified
+        self.checkpoint = checkpoint
+        self.meta: ModelMeta = checkpoint.meta
+        self.sha256 = checkpoint.sha256
+        self.device = resolve_device(str(device) if device is not None else None)
+        self._model: ScalpNet | None = None
+        self._model_lock = threading.Lock()
+        self._explain_model: ScalpNet | None = None
+        self._copy_lock = threading.Lock()
+        # A function, not the network: served from a verified ONNX cache, the network is never built.
+        self.engine: Engine = select_engine(lambda: self.model, self.sha256, self.device,
+                                            backend or settings.BACKEND.get(), precision or settings.PRECISION.get(),
+                                            self.meta.quantization)
+
+    @classmethod
+    def from_path(cls, path: Path | str | None = None, device: str | None = None,
+                  backend: str | None = None, precision: str | None = None) -> "Predictor":
+        return cls(load_checkpoint(path or settings.weights_path(), lazy=True), device=device, backend=backend,
+                   precision=precision)
+
+    @property
+    def model(self) -> ScalpNet:
+        """The torch network on this predictor's device, built on first use (maps of other layers, CUDA)."""
+        with self._model_lock:
+            if self._model is None:
+                self._model = self.checkpoint.model.to(self.device).eval()
+            return self._model
+
+    @property
+    def version(self) -> str:
+        return self.meta.version
+
+    # -- inference -------------------------------------------------------------------------------
+    def _inputs(self, images: Sequence[Image.Image]) -> np.ndarray:
+        m = self.meta
+        return np.stack([model_input(img, m.input_size, m.mean, m.std) for img in images])
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated probability of psoriasis (temperature-scaled softmax)."""
+        return self.meta.positive_probabilities(logits)
+
+    def predict_batch(self, images: Sequence[Image.Image]) -> list[Prediction]:
+        """Predictions for decoded RGB pictures (any size; each squeezed to ``input_size`` squared), in order.
+
+        One engine call for the whole batch, each image giving the same result as :meth:`predict` (within
+        1e-5). An empty sequence gives ``[]``. Thread-safe; raises nothing on purpose for a valid ``PIL`` image.
+        """
+        if not images:
+            return []
+        t0 = time.perf_counter()
+        batch = self._inputs(images)
+        return self._predict_inputs(batch, (time.perf_counter() - t0) * 1000 / len(images))
+
+    def _predict_inputs(self, batch: np.ndarray, preprocess_ms: float) -> list[Prediction]:
+        """Predictions for a stacked batch of model inputs (one engine call)."""
+        t1 = time.perf_counter()
+        logits, pooled, maps = self.engine.run(batch)
+        t2 = time.perf_counter()
+        probs = self.probabilities(logits)
+        ood = gate_scores(pooled, self.checkpoint.ood_state) if self.checkpoint.ood_state else None
+        results = []
+        for i, p in enumerate(probs):
+            results.append(self._result(float(p), maps[i], None if ood is None else float(ood[i])))
+        t3 = time.perf_counter()
+        per = len(batch)
+        timings = MappingProxyType({
+            "preprocess": preprocess_ms,
+            "model": (t2 - t1) * 1000 / per,
+            "postprocess": (t3 - t2) * 1000 / per,
+        })
+        return [_with_timings(r, timings) for r in results]
+
+    def analyze_many(self, blobs: Iterable[bytes | Exception], batch_size: int = 16,
+                     workers: int = 2) -> Iterator[Analysis | Exception]:
+        """Analyses of many files, in order; an item that fails yields its exception instead.
+
+        Files are decoded and prepared on a small thread pool while the engine runs the batch before
+        (Pillow's decoder and ONNX Runtime both release the GIL), so a folder costs less than one
+        ``analyze_bytes`` call per file. ``blobs`` may carry exceptions (e.g. unreadable files) through.
+        """
+        def prepare(data: bytes | Exception) -> tuple[DecodedImage, QualityReport, np.ndarray, float] | Exception:
+            if isinstance(data, Exception):
+                return data
+            try:
+                t0 = time.perf_counter()
+                decoded = decode_image(data)
+                x = self._inputs([decoded.image])[0]
+                ms = (time.perf_counter() - t0) * 1000
+                return decoded, assess_quality(decoded.image, decoded.original_size), x, ms
+            except ScalpScopeError as exc:
+                return exc
+
+        def chunks() -> Iterator[list[bytes | Exception]]:
+            items = iter(blobs)
+            while chunk := list(itertools.islice(items, batch_size)):
+                yield chunk
+
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="scalpscope-decode") as pool:
+            pending = None
+            for chunk in chunks():
+                submitted = [pool.submit(prepare, d) for d in chunk]
+                if pending is not None:
+                    yield from self._finish(pending)
+                pending = submitted
+            if pending is not None:
+                yield from self._finish(pending)
+
+    def _finish(self, futures: list) -> Iterator[Analysis | Exception]:
+        prepared = [f.result() for f in futures]
+        good = [p for p in prepared if not isinstance(p, Exception)]
+        predictions = iter(self._predict_inputs(np.stack([p[2] for p in good]), 0.0) if good else [])
+        for item in prepared:
+            if isinstance(item, Exception):
+                yield item
+                continue
+            decoded, quality, _, prep_ms = item
+            prediction = next(predictions)
+            yield Analysis(decoded=decoded, quality=quality,
+                           prediction=_with_timings(prediction, dict(prediction.timings_ms, preprocess=prep_ms)))
+
+    def predict(self, image: Image.Image) -> Prediction:
+        """The :class:`Prediction` for one decoded RGB picture (from :func:`~scalp_model.serving.preprocess.decode_image`).
+
+        One forward pass gives the probability, the map of the predicted class (the closed-form Grad-CAM of
+        :class:`~scalp_model.serving.network.ScalpNetWithMaps`, equal to pytorch-grad-cam's within 1e-4) and the
+        out-of-scope score. ``timings_ms`` has no ``decode`` here (see :meth:`analyze_bytes`).
+        """
+        return self.predict_batch([image])[0]
+
+    def _result(self, p: float, maps: np.ndarray, ood_score: float | None) -> Prediction:
+        m = self.meta
+        label = label_for(p, m.threshold)
+        cam = scale_map(maps[m.class_names.index(label)], m.input_size)
+        out_of_scope = bool(ood_score is not None and m.ood_threshold is not None and ood_score > m.ood_threshold)
+        return Prediction(
+            label=label, p_psoriasis=p, threshold=float(m.threshold),
+            uncertain=abs(p - m.threshold) < m.uncertain_band, out_of_scope=out_of_scope,
+            ood_score=ood_score, temperature=float(m.temperature), model_version=m.version,
+            model_sha256=self.sha256, cam=cam, uncertain_band=float(m.uncertain_band),
+        )
+
+    def analyze_bytes(self, data: bytes) -> Analysis:
+        """Decode untrusted bytes, assess quality and predict; raises InvalidImageError on bad input."""
+        t0 = time.perf_counter()
+        decoded = decode_image(data)
+        decode_ms = (time.perf_counter() - t0) * 1000
+        quality = assess_quality(decoded.image, decoded.original_size)
+        prediction = self.predict(decoded.image)
+        timings = dict(prediction.timings_ms, decode=decode_ms)
+        return Analysis(decoded=decoded, quality=quality, prediction=_with_timings(prediction, timings))
+
+    def explain(self, image: Image.Image, method: str = "gradcam", class_name: str | None = None) -> np.ndarray:
+        """A map from pytorch-grad-cam (Gildenblat et al., ``jacobgil/pytorch-grad-cam``) for research and checks.
+
+        ``method``: one of :data:`scalp_model.serving.cam.METHODS` (``gradcam``, ``gradcam++``, ``hirescam``, ``xgradcam``,
+        ``layercam``, ``eigencam``, ``scorecam``); ``class_name``: one of the checkpoint's ``class_names``, by
+        default the predicted label. Returns a float32 (``input_size``, ``input_size``) map in [0, 1] at the
+        checkpoint's ``cam_target_layer``. Runs torch with gradients on a private copy of the network, so it
+        costs ~100 ms on a CPU against ~0.1 ms for ``predict``'s map. Raises ``ValueError`` for an unknown
+        method or class.
+        """
+        label = class_name or self.predict(image).label
+        if label not in self.meta.class_names:
+            raise ValueError(f"unknown class {label!r}: this model's classes are {list(self.meta.class_names)}")
+        batch = torch.from_numpy(self._inputs([image])).to(self.device).requires_grad_(True)
+        return library_cam(self._hookable_model(), batch, self.meta.cam_target_layer,
+                           [self.meta.class_names.index(label)], method)[0]
+
+    def _hookable_model(self) -> ScalpNet:
+        """A private copy for pytorch-grad-cam: its hooks would otherwise capture the activations of
+        concurrent ``predict`` calls running through the shared model, mixing two users' maps."""
+        with self._copy_lock:
+            if self._explain_model is None:
+                self._explain_model = copy.deepcopy(self.model).eval()
+            return self._explain_model
+
+
+def _check_map_layer(checkpoint: Checkpoint) -> None:
+    """The served map is computed in the forward pass at :data:`~scalp_model.serving.network.MAP_LAYER` only."""
+    layer = checkpoint.meta.cam_target_layer
+    if layer != MAP_LAYER:
+        raise WeightsMismatchError(
+            f"{checkpoint.path or 'This checkpoint'} asks for attention maps at {layer!r}, but the app computes "
+            f"them in the same forward pass only at GoogLeNet's last block, {MAP_LAYER!r}. Use a checkpoint made "
+            f"by 'python -m scalp_model train' (it records {MAP_LAYER!r}), or set its cam_target_layer to it."
+        )
+
+
+def _with_timings(pred: Prediction, timings: Mapping[str, float]) -> Prediction:
+    return replace(pred, timings_ms=MappingProxyType({k: round(v, 3) for k, v in timings.items()}))
+
