@@ -10,6 +10,7 @@ from pages import _auth as auth
 from pages import _resources as res
 from pages import _views as views
 from pages._wording import NEED_SHORT
+from pages._photo_view import show_photo
 from security.text import plain
 
 AGREES = {"yes": True, "no": False, "not sure": None}
@@ -39,17 +40,13 @@ st.caption(f"Submitted {c.created_at:%Y-%m-%d %H:%M} UTC · {plain(progress_text
            + (" · demo data" if c.is_demo else ""))
 photos_column, side_column = st.columns([3, 2], gap="large")
 with photos_column:
-    show_map = st.toggle("Show the model's attention map", key="rv_map")
     rounds = {r.id: r.round for r in c.requests}
     tabs = st.tabs([f"Photo {image.position + 1}" + (f" (answer {rounds[image.request_id]})" if image.request_id
                                                      else "") for image in c.images])
     for tab, image in zip(tabs, c.images):
         p = image.prediction
         with tab:
-            mapped = show_map and p is not None and p.overlay_png is not None
-            st.image(p.overlay_png if mapped else image.data, width="stretch",
-                     caption=f"Photo {image.position + 1} · {image.width}×{image.height} px"
-                     + (" · attention map" if mapped else ""))
+            show_photo(c.public_id, image)  # its own map toggle and zoom
             if p is None:
                 st.caption("No model output for this photo.")
                 continue

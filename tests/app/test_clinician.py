@@ -161,7 +161,8 @@ def test_review_shows_photos_ai_output_history_and_saves(at, clinician, database
     assert len(at.image) == 2 and sum("Psoriasis about 90%" in m and "referral threshold 50%" in m for m in texts(at.markdown)) == 2
     assert any("threshold 0.50" in c and "seed-1" in c for c in texts(at.caption))
     assert texts(at.text)[0] == "[click](https://evil.example)"  # patient text is never Markdown
-    at.toggle(key="rv_map").set_value(True).run()
+    for position in (0, 1):  # each photo has its own map toggle
+        at.toggle(key=f"rv_map_{first}_{position}").set_value(True).run()
     assert_clean(at)
     assert [c for image in at.image for c in image.captions] == [
         "Photo 1 · 64×48 px · attention map", "Photo 2 · 64×48 px · attention map"]
