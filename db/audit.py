@@ -28,6 +28,7 @@ ACTIONS = frozenset(
         "consultation.submit",
         "consultation.view",
         "queue.view",
+        "figures.view",  # the clinic's figures on the queue page (aggregates; issue 19 item 5)
         "consultation.claim",
         "consultation.release",
         "consultation.review",

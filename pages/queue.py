@@ -14,6 +14,7 @@ from clinic.cases import QueueFilter
 from db.consultations import progress_text
 from db.models import Status, utcnow
 from pages import _auth as auth
+from pages import _figures as clinic_figures
 from pages import _resources as res
 from pages import _seen as seen
 from pages import _views as views
@@ -142,3 +143,5 @@ else:
         color=alt.Color("statistic:N", sort=order, title=None, legend=alt.Legend(orient="bottom")),
         tooltip=["window", "statistic", alt.Tooltip("hours:Q", format=".1f"), "reviewed"],
     ).properties(height=220), width="stretch")
+
+clinic_figures.show(clinician)  # collapsed: the queue stays first
