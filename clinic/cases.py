@@ -89,19 +89,20 @@ def next_waiting(database: Database, queue: QueueFilter, *, now: datetime | None
 
 def save_review(database: Database, case: Consultation, clinician: Clinician, diagnosis: str, notes: str,
                 agrees_with_ai: bool | None, *, next_in: QueueFilter | None = None,
-                specified: str | None = None) -> Saved:
+                specified: str | None = None, course: str | None = None) -> Saved:
     """Claim the case if it is still waiting, record the review (one unit of work), then, with ``next_in``,
     find the next waiting case of that filtered queue.
 
     Raises ``InvalidTransitionError`` when another clinician claimed or reviewed it meanwhile,
     ``ValidationError`` for a diagnosis outside the list, "other" without ``specified`` (the condition in
-    words) or notes over 4,000 characters.
+    words), a follow-up without its ``course`` (better, same or worse; issue 19) or notes over 4,000
+    characters.
     """
     with database.begin() as session:
         if case.status == Status.SUBMITTED:
             consultations.claim(session, case.id, clinician)
         consultations.record_review(session, case.id, clinician, diagnosis, notes.strip(), agrees_with_ai,
-                                    specified=specified)
+                                    specified=specified, course=course)
     following = next_waiting(database, next_in, now=utcnow()) if next_in is not None else None
     return Saved(case.public_id, following)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from db import consultations
-from db.consultations import NewImage, PatientHistory, Submission
+from db.consultations import FollowUpOf, NewImage, PatientHistory, Submission
 from db.engine import Database
 from scalp_model.serving.predictor import Analysis, Predictor
 
@@ -54,14 +54,16 @@ def analyse(photos: Sequence[Photo], predictor: Predictor, progress: Progress | 
 def submit_consultation(history: PatientHistory | Mapping[str, Any], uploads: Sequence[Photo | Upload],
                         consent_version: str, *, database: Database, predictor: Predictor,
                         is_demo: bool = False, submission: Submission | None = None,
-                        progress: Progress | None = None) -> Submitted:
+                        progress: Progress | None = None, follow_up_of: FollowUpOf | None = None) -> Submitted:
     """Read, analyse, store and audit one consultation; return what the patient sees once.
 
     ``uploads``: photos already read for the form's preview (:func:`clinic.photos.read_photo`, not decoded
     again) or raw :class:`Upload` bytes (decoded here, once each). Storing and the ``consultation.submit``
     audit row are one transaction: on any error nothing is stored. With ``submission`` (the form's key and
     code) a repeated or interrupted submit returns the consultation already stored, with the same code.
-    Raises ``ScalpScopeError`` for an unreadable photo, ``db.errors.ValidationError`` for answers outside
+    With ``follow_up_of`` (an earlier consultation's access code and the patient's course) it is stored as a
+    follow-up of that consultation (issue 19), with its own new code; the earlier code keeps working.
+    Raises ``UnknownAccessCodeError`` for an earlier code that matches nothing; raises ``ScalpScopeError`` for an unreadable photo, ``db.errors.ValidationError`` for answers outside
     the form's lists, ``db.errors.DatabaseError`` subclasses when the database refuses.
     """
     photos = [item if isinstance(item, Photo) else read_photo(item.data, item.origin) for item in uploads]
@@ -71,6 +73,6 @@ def submit_consultation(history: PatientHistory | Mapping[str, Any], uploads: Se
     with database.begin() as session:
         consultation, code = consultations.submit_consultation(
             session, history, consent_version, images, [a.prediction for a in analyses],
-            is_demo=is_demo, submission=submission)
+            is_demo=is_demo, submission=submission, follow_up_of=follow_up_of)
         public_id = consultation.public_id
     return Submitted(code, public_id, predictor.version, tuple(analyses), tuple(images))

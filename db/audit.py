@@ -35,7 +35,10 @@ ACTIONS = frozenset(
         "consultation.close",
         "consultation.request_info",
         "consultation.answer",
+        "consultation.follow_up",  # a follow-up was started with this consultation's code (issue 19)
+        "consultation.history_view",  # a clinician saw this consultation as an earlier one of a follow-up
         "patient.lookup",
+        "patient.earlier_view",  # a patient saw this consultation as an earlier one of their follow-up
         "user.create",
         "user.login",
         "user.login_failed",

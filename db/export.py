@@ -1,8 +1,11 @@
 """The path back into training: reviewed images as an ImageFolder tree plus a groups file.
 
 Layout: ``DIR/<label>/<public_id>_<position>.<ext>`` and ``DIR/groups.csv`` with header
-``file,label,group,source`` (group = consultation public id, so a group-aware split never puts images
-of one patient visit on both sides; source = phone or dermoscope).
+``file,label,group,source,course``: group = the public id of the patient's first consultation (its own
+for a consultation that is no follow-up; for a follow-up, the first consultation of its series, issue 19),
+so a group-aware split never puts images of one patient, visit or follow-up, on both sides; source = phone
+or dermoscope; course = the dermatologist's better / same / worse for a follow-up, empty otherwise (the
+training runs read ``file``, ``group`` and ``source`` by name and ignore the other columns).
 
 Only psoriasis and seborrheic dermatitis are training labels. With ``other_diagnoses`` the images of every
 other coded diagnosis (tinea capitis, alopecia areata, lichen planopilaris, contact dermatitis, other,
@@ -29,7 +32,7 @@ from security.exports import safe_row
 TRAINING_LABELS = (Diagnosis.PSORIASIS, Diagnosis.SEBORRHEIC_DERMATITIS)
 _SYSTEM_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r", "__macosx", "$recycle.bin",
                            "system volume information", "@eadir", "lost+found"})
-GROUPS_HEADER = ("file", "label", "group", "source")
+GROUPS_HEADER = ("file", "label", "group", "source", "course")
 OTHER_DIAGNOSES = "other_diagnoses"  # folder and CSV (``.csv``) of the diagnoses that are not training labels
 
 
@@ -67,33 +70,54 @@ def export_training(session: Session, directory: str | Path, *, include_demo: bo
         (directory / label).mkdir(parents=True, exist_ok=True)
     per_label = dict.fromkeys((label.value for label in TRAINING_LABELS), 0)
     groups: set[str] = set()
+    first_of = _first_consultations(session)
     with (directory / "groups.csv").open("w", newline="") as handle, \
             _OtherWriter(directory if other_diagnoses else None) as others:
         writer = csv.writer(handle)
         writer.writerow(GROUPS_HEADER)
-        for image, diagnosis, public_id, source in session.execute(query):
+        for image, diagnosis, public_id, source, consultation_id, course in session.execute(query):
             training = diagnosis in TRAINING_LABELS
             folder = diagnosis if training else f"{OTHER_DIAGNOSES}/{diagnosis}"
             relative = f"{folder}/{public_id}_{image.position}{MIME_EXTENSIONS[image.mime]}"
             (directory / folder).mkdir(parents=True, exist_ok=True)
             (directory / relative).write_bytes(image.data)
             session.expunge(image)  # keep memory flat on large exports
-            row = safe_row((relative, diagnosis, public_id, source))  # an id may start with '-'
+            row = safe_row((relative, diagnosis, first_of.get(consultation_id, public_id), source,
+                            course or ""))  # an id may start with '-'
             (writer if training else others.writer()).writerow(row)
             per_label[diagnosis] = per_label.get(diagnosis, 0) + 1
             groups.add(public_id)
     return ExportSummary(directory, sum(per_label.values()), len(groups), per_label)
 
 
+def _first_consultations(session: Session) -> dict[int, str]:
+    """{follow-up's id: public id of the first consultation of its chain}, for every follow-up (issue 19);
+    read once, from the links alone (a small table: only follow-ups have one)."""
+    links = dict(session.execute(select(Consultation.id, Consultation.follow_up_of_id)
+                                 .where(Consultation.follow_up_of_id.is_not(None))).all())
+    first: dict[int, int] = {}
+    for start in links:
+        current, seen = start, {start}
+        while current in links and links[current] not in seen:
+            current = links[current]
+            seen.add(current)
+        first[start] = current
+    public = dict(session.execute(select(Consultation.id, Consultation.public_id)
+                                  .where(Consultation.id.in_(set(first.values())))).all()) if first else {}
+    return {follow_up: public[root] for follow_up, root in first.items() if root in public}
+
+
 def _reviewed_images(include_demo: bool, diagnoses: tuple[str, ...] | None) -> Select[Any]:
-    """(image, latest diagnosis, public id, source) of reviewed/closed consultations, by case and position."""
+    """(image, latest diagnosis, public id, source, consultation id, course) of reviewed/closed consultations,
+    by case and position."""
     latest_review = (
         select(Review.consultation_id, func.max(Review.id).label("review_id"))
         .group_by(Review.consultation_id)
         .subquery()
     )
     query = (
-        select(ConsultImage, Review.diagnosis, Consultation.public_id, Consultation.image_source)
+        select(ConsultImage, Review.diagnosis, Consultation.public_id, Consultation.image_source, Consultation.id,
+               Review.course)
         .join(Consultation, ConsultImage.consultation_id == Consultation.id)
         .join(latest_review, latest_review.c.consultation_id == Consultation.id)
         .join(Review, Review.id == latest_review.c.review_id)

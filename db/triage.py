@@ -8,8 +8,12 @@ the case                                    target
 a photo out of the model's scope            24 hours (the photo may need retaking: contact soon)
 severe itch                                 24 hours
 the model is uncertain (or gave no output)  48 hours
+a follow-up the patient says got worse      48 hours
 otherwise                                   72 hours
 ==========================================  ==========
+
+A follow-up (issue 19: a consultation linked to an earlier one of the same patient) says so in its reason,
+"follow-up" or, when the patient said it got worse, "follow-up, worse".
 
 The shortest applicable target wins. A consultation whose patient answered the dermatologist's request for
 more information (issue 19) comes before every other waiting case, the earliest answer first: its key is
@@ -32,6 +36,7 @@ TARGET_ROUTINE = timedelta(hours=72)
 TARGET_UNCERTAIN = timedelta(hours=48)
 TARGET_OUT_OF_SCOPE = timedelta(hours=24)
 TARGET_SEVERE_ITCH = timedelta(hours=24)
+TARGET_WORSE = timedelta(hours=48)  # a follow-up the patient says got worse
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ANSWERED_BAND = 2**30  # keys above 0 are answered cases: ANSWERED_BAND - the minute of the answer (about 1.04e9)
 
@@ -44,15 +49,19 @@ class Flags:
     uncertain: bool = False
     severe_itch: bool = False
     answered_at: datetime | None = None  # when the patient answered a request for more information
+    follow_up: bool = False  # follows up an earlier consultation of the same patient
+    worse: bool = False  # a follow-up whose patient says it got worse since
 
 
 def flags_of(consultation: object) -> Flags:
-    """The flags of a stored consultation (``any_out_of_scope``, ``any_uncertain``, ``itch``, and the answer
-    time that an answered case's ``priority`` holds)."""
+    """The flags of a stored consultation (``any_out_of_scope``, ``any_uncertain``, ``itch``, the answer
+    time that an answered case's ``priority`` holds, ``follow_up_of_id`` and ``reported_course``)."""
+    follow_up = getattr(consultation, "follow_up_of_id", None) is not None
     return Flags(bool(getattr(consultation, "any_out_of_scope", False)),
                  bool(getattr(consultation, "any_uncertain", False)),
                  getattr(consultation, "itch", None) == "severe",
-                 answered_time(getattr(consultation, "priority", None)))
+                 answered_time(getattr(consultation, "priority", None)),
+                 follow_up, follow_up and getattr(consultation, "reported_course", None) == "worse")
 
 
 def answered_key(answered_at: datetime) -> int:
@@ -77,6 +86,8 @@ def target(flags: Flags) -> timedelta:
         targets.append(TARGET_SEVERE_ITCH)
     if flags.uncertain:
         targets.append(TARGET_UNCERTAIN)
+    if flags.worse:
+        targets.append(TARGET_WORSE)
     return min(targets)
 
 
@@ -105,6 +116,8 @@ def reasons(flags: Flags, created_at: datetime, now: datetime) -> str:
     parts = [f"overdue by {span_text(-left)} ({goal})" if left < timedelta(0) else f"due in {span_text(left)} ({goal})"]
     if flags.answered_at is not None:
         parts.insert(0, f"patient answered a request {span_text(_aware(now) - flags.answered_at)} ago")
+    if flags.follow_up:
+        parts.append("follow-up, worse" if flags.worse else "follow-up")
     if flags.out_of_scope:
         parts.append("photo out of scope")
     if flags.severe_itch:

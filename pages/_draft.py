@@ -9,7 +9,9 @@ Photos are kept as Streamlit's own file objects: nothing is copied or decoded.
 
 It also holds the form's :class:`db.consultations.Submission` (idempotency key and access code), the
 *outbox* the stored result is put in, and tells other pages when a stored consultation's access code has not
-been on screen yet.
+been on screen yet. A follow-up (issue 19) is started from *My consultation* (:func:`start_follow_up`): the
+earlier consultation's access code waits in the session (server side, never in a widget) until the form is
+stored as its follow-up, or the patient makes it a plain consultation (:func:`drop_follow_up`).
 
 Why an outbox: a click during a run (a second Submit, a sidebar link) makes Streamlit start the next run at
 once, in a new thread, and stop the old one at its next Streamlit call (drawing, or any use of
@@ -35,9 +37,10 @@ from pages import _resources as res
 from security import remembered
 
 ANSWERS = ("nc_consent", "nc_age", "nc_sex", "nc_duration", "nc_itch", "nc_sites", "nc_treatment", "nc_source",
-           "nc_text", "nc_use_camera")
+           "nc_text", "nc_use_camera", "nc_course")
 PHOTO_WIDGETS = ("nc_files", "nc_camera")
 DRAFT, KEPT, SUBMISSION, RESULT, OUTBOX = "nc_draft", "nc_kept", "nc_submission", "nc_result", "nc_outbox"
+FOLLOW_UP = "nc_follow_up"  # {"code": the earlier consultation's access code, "since": when it was sent}
 
 
 def _widget_photos() -> list[tuple[str, Any]]:
@@ -150,6 +153,25 @@ def finished() -> None:
     by :func:`keep_or_restore` are values set through the session, which Streamlit would otherwise keep)."""
     for key in (DRAFT, KEPT, SUBMISSION, "nc_checked", *ANSWERS, *PHOTO_WIDGETS):
         st.session_state.pop(key, None)
+
+
+def start_follow_up(code: str, since: Any) -> None:
+    """The next consultation of this session follows up the one with ``code`` (sent at ``since``). A result
+    already on screen in full is put away (its code was shown), so the form opens; an unseen one stays."""
+    if has_result() and unseen_access_code() is None:
+        start_over()
+    st.session_state[FOLLOW_UP] = {"code": code, "since": since}
+
+
+def follow_up() -> dict[str, Any] | None:
+    """The follow-up this form will be stored as ({"code", "since"}), or None for a plain consultation."""
+    return st.session_state.get(FOLLOW_UP)
+
+
+def drop_follow_up() -> None:
+    """The form is a plain consultation again (a button's callback; also once stored as a follow-up)."""
+    st.session_state.pop(FOLLOW_UP, None)
+    st.session_state.pop("nc_course", None)
 
 
 def unseen_access_code() -> str | None:

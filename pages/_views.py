@@ -29,6 +29,10 @@ STATUS_TEXT = {
 }
 STATUS_SHORT = {"submitted": "Waiting", "in_review": "In review", "awaiting_patient": "Waiting for patient",
                 "reviewed": "Reviewed", "closed": "Closed"}
+# A follow-up's course since the earlier consultation (issue 19): as the dermatologist records it, and as the
+# patient reads it after "Since your earlier consultation, the dermatologist finds it …".
+COURSE_SHORT = {"better": "Better", "same": "About the same", "worse": "Worse"}
+COURSE_PATIENT = {"better": "better", "same": "about the same", "worse": "worse"}
 PSORIASIS_COLOUR, SEBDERM_COLOUR = "#b5475b", "#3f7fa6"
 MAP_CAPTION = ("Warm colours show the areas that weighed most in the estimate. "
                "They are not a map of the disease.")
@@ -36,6 +40,11 @@ MAP_CAPTION = ("Warm colours show the areas that weighed most in the estimate. "
 
 def label(value: str | None) -> str:
     return LABELS.get(value or "", value or "—")
+
+
+def course(value: str | None) -> str:
+    """A course code (better, same, worse) as the clinician reads it; "—" for none."""
+    return COURSE_SHORT.get(value or "", value or "—")
 
 
 def probability_bar(p_psoriasis: float, threshold: float | None = None, band: float | None = None) -> None:

@@ -1,11 +1,14 @@
 """My consultation: a patient enters the access code and reads the status or the dermatologist's conclusion,
-and answers the dermatologist's request for more information (photos and text)."""
+answers the dermatologist's request for more information (photos and text), and, once reviewed, starts a
+follow-up linked to this consultation (issue 19: the code proves it is the same person). A follow-up's code
+also shows the earlier consultations of its chain; an earlier code shows only its own consultation."""
 import streamlit as st
 
 from clinic.cases import follow_up
 from clinic.requests import answer
 from clinic.submit import Upload
 from db.errors import UnknownAccessCodeError
+from pages import _draft as draft
 from pages import _report as report
 from pages import _resources as res
 from pages import _views as views
@@ -36,6 +39,32 @@ def answer_form(code: str) -> None:
     st.rerun()
 
 
+def earlier_consultations(view) -> None:
+    """A follow-up's chain: each earlier consultation's date and conclusion (with its course), oldest first."""
+    st.markdown("**Earlier consultations in this series**")
+    lines = []
+    for earlier in view.earlier:
+        conclusion = (views.label(earlier.diagnosis) + (f": {plain(earlier.specified)}" if earlier.specified else "")
+                      if earlier.diagnosis else views.STATUS_TEXT.get(earlier.status, earlier.status))
+        lines.append(f"- {earlier.submitted_at:%d %B %Y}: {conclusion}"
+                     + (f" (compared with the one before: {views.COURSE_PATIENT[earlier.course]})"
+                        if earlier.course in views.COURSE_PATIENT else ""))
+    st.markdown("\n".join(lines))
+    st.caption("This code shows this follow-up and the consultations before it; each earlier code keeps working "
+               "and shows its own consultation.")
+
+
+def follow_up_offer(code: str, view) -> None:
+    """The way back for a chronic condition: a new consultation linked to this one, with a new code."""
+    with st.container(border=True, key="my_follow_up"):
+        st.markdown("**Coming back about the same problem?** Start a follow-up: a new consultation linked to this "
+                    "one, so the dermatologist sees your earlier photos and conclusion beside the new ones. You get a "
+                    "new access code for it, and this code keeps working.")
+        if st.button("Start a follow-up", key="my_start_follow_up", icon=":material/history:"):
+            draft.start_follow_up(code, view.submitted_at)
+            st.switch_page("pages/new_consultation.py")
+
+
 st.title("My consultation")
 notice = st.session_state.pop("my_notice", None)
 if notice:
@@ -60,7 +89,9 @@ if looked_up or st.session_state.get("my_shown"):
         st.markdown(views.what_next(view.status, res.cached_turnaround(30)))
     if view.submitted_at is not None:
         st.caption(f"Photos sent {view.submitted_at:%d %B %Y}"
-                   + (f" · reviewed on {view.reviewed_at:%d %B %Y, %H:%M} UTC" if view.reviewed_at else ""))
+                   + (f" · reviewed on {view.reviewed_at:%d %B %Y, %H:%M} UTC" if view.reviewed_at else "")
+                   + (f" · a follow-up of your consultation of {view.earlier[-1].submitted_at:%d %B %Y}"
+                      if view.earlier else ""))
     if view.request is not None:
         with st.container(border=True, key="my_request"):
             st.markdown("**The dermatologist asks you for:**\n"
@@ -74,10 +105,15 @@ if looked_up or st.session_state.get("my_shown"):
         st.info("The dermatologist has not written a conclusion yet. Please check again later.",
                 icon=":material/hourglass_top:")
     else:
-        conclusion = views.label(view.diagnosis) + (f": {view.specified}" if view.specified else "")
+        conclusion = (views.label(view.diagnosis) + (f": {view.specified}" if view.specified else "")
+                      + (f"; since the earlier consultation: {views.COURSE_PATIENT[view.course]}"
+                         if view.course in views.COURSE_PATIENT else ""))
         with st.container(border=True):
             st.markdown(f"**Dermatologist's conclusion:** {views.label(view.diagnosis)}"
                         + (f": {plain(view.specified)}" if view.specified else ""))
+            if view.course in views.COURSE_PATIENT:
+                st.markdown("**Since your earlier consultation**, the dermatologist finds your scalp "
+                            f"**{views.COURSE_PATIENT[view.course]}**.")
             if view.notes:
                 st.markdown("**Notes from the dermatologist**")
                 st.text(view.notes)
@@ -96,6 +132,10 @@ if looked_up or st.session_state.get("my_shown"):
                                        submitted_at=view.submitted_at, free_text=view.free_text,
                                        photos=view.photos))
         st.caption("If anything is unclear or your scalp gets worse, see your doctor.")
+        if view.can_follow_up:
+            follow_up_offer(code, view)
+    if view.earlier:
+        earlier_consultations(view)
     if view.free_text:
         st.markdown("**What you wrote**")
         st.text(view.free_text)  # the patient's own words, never Markdown

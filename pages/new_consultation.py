@@ -1,4 +1,5 @@
-"""New consultation: consent, a short history, 1–3 photos with quality feedback, then the results once."""
+"""New consultation: consent, a short history, 1–3 photos with quality feedback, then the results once; or a
+follow-up of an earlier consultation, started under My consultation with its access code (issue 19)."""
 import functools
 import hashlib
 
@@ -9,6 +10,7 @@ from clinic.submit import Submitted, submit_consultation
 from db.consultations import (
     AGE_BANDS,
     CONSENT_TEXT,
+    COURSES,
     DURATIONS,
     ITCH_LEVELS,
     MAX_FREE_TEXT,
@@ -16,6 +18,7 @@ from db.consultations import (
     SCALP_SITE_SEPARATOR,
     SCALP_SITES,
     SEXES,
+    FollowUpOf,
 )
 from db.models import utcnow
 from scalp_model import settings as model_settings
@@ -132,6 +135,8 @@ def submit_now() -> None:
         return  # the page shows what is missing; the button was disabled in the browser anyway
     history = history_from_state()
     submission = draft.submission()
+    earlier = draft.follow_up()
+    follow_up_of = FollowUpOf(earlier["code"], st.session_state.get("nc_course")) if earlier else None
     outbox = draft.outbox()
     outbox[draft.SAVING] = True  # a run started by a click meanwhile waits for this one (draft.wait_while_saving)
     status = st.empty()
@@ -145,18 +150,25 @@ def submit_now() -> None:
 
             submitted = submit_consultation(history, usable, res.CONSENT_VERSION, database=res.get_database(),
                                             predictor=res.get_predictor(), is_demo=res.demo_mode(),
-                                            submission=submission, progress=progress)
-            outbox["result"] = result_of(submitted, history)  # no Streamlit call between
+                                            submission=submission, progress=progress, follow_up_of=follow_up_of)
+            outbox["result"] = result_of(submitted, history, earlier, follow_up_of)  # no Streamlit call between
         finally:
             outbox.pop(draft.SAVING, None)  # first: the next line is a Streamlit call, where a stopped run ends
             status.empty()
+    if "result" in outbox:
+        draft.drop_follow_up()  # stored as the follow-up: the next form is a plain consultation
 
 
-def result_of(submitted: Submitted, history: dict) -> dict:
-    """What show_results shows of a stored consultation (plain Python: no Streamlit call)."""
+def result_of(submitted: Submitted, history: dict, earlier: dict | None = None,
+              follow_up_of: FollowUpOf | None = None) -> dict:
+    """What show_results shows of a stored consultation (plain Python: no Streamlit call); ``earlier``: the
+    follow-up's earlier consultation ({"code", "since"}), with the patient's course in ``follow_up_of``."""
     created, code = utcnow(), submitted.code
+    since = f"{earlier['since']:%d %B %Y}" if earlier and earlier.get("since") else None
+    course = follow_up_of.course if follow_up_of is not None else None
     return {
         "code": code, "analyses": list(submitted.analyses), "pdf_name": report.summary_filename(created),
+        "follow_up_since": since if earlier else None, "follow_up": earlier is not None,
         # Built once, by show_results right after the code is on screen (before the estimates).
         "make_pdf": functools.partial(
             report.summary_pdf, created=created, access_code=code, model_version=submitted.model_version,
@@ -165,7 +177,9 @@ def result_of(submitted: Submitted, history: dict) -> dict:
                      "Itch": history["itch"], "Scalp site": history["scalp_site"],
                      "Treatments tried": history["previous_treatment"],
                      "Photos taken with": SOURCES[history["image_source"]],
-                     "In your words": history.get("free_text")},
+                     "In your words": history.get("free_text"),
+                     "Follow-up of": f"your consultation of {since}" if since else None,
+                     "Since then": views.COURSE_PATIENT.get(course or "")},
             photos=[report.PhotoSummary(image.data, image.overlay_png, analysis.prediction.p_psoriasis,
                                         views.verdict(analysis.prediction)[1], analysis.prediction.out_of_scope)
                     for image, analysis in zip(submitted.images, submitted.analyses)]),
@@ -190,6 +204,12 @@ def show_results(result: dict) -> None:
                 "this browser stays open, for a short while. You need it under *My consultation* to read the "
                 "dermatologist's conclusion.")
     views.show_access_code(result["code"])
+    if result.get("follow_up"):
+        st.info("This is a follow-up" + (f" of your consultation of {result['follow_up_since']}" if
+                                         result.get("follow_up_since") else "")
+                + ": the dermatologist sees your earlier photos and conclusion beside the new ones. This new code "
+                "shows this follow-up and the earlier consultations; your earlier code keeps working and shows "
+                "the earlier consultation only. Keep both.", icon=":material/history:")
     # The code in a PDF next, before anything else on this page could fail (its first line is the code).
     pdf = pdf_of(result)
     if pdf:
@@ -223,6 +243,17 @@ stored = draft.collect_result()
 if stored is not None:
     show_results(stored)
     st.stop()
+
+earlier = draft.follow_up()
+if earlier is not None:
+    with st.container(border=True, key="nc_follow_up_box"):
+        st.markdown("**A follow-up**" + (f" of your consultation of {earlier['since']:%d %B %Y}" if earlier.get("since")
+                                         else "") + ". The dermatologist sees your earlier photos and conclusion "
+                    "beside the new ones. You get a new access code for it; your earlier code keeps working.")
+        st.radio("Since then, your scalp is", COURSES, format_func=views.COURSE_PATIENT.get, index=None,
+                 horizontal=True, key="nc_course", help="Optional: the dermatologist judges it too.")
+        st.button("Make it a separate new consultation instead", key="nc_not_follow_up", on_click=draft.drop_follow_up,
+                  icon=":material/close:")
 
 with st.container(border=True):
     st.markdown("**Before you start**\n\n" + CONSENT_TEXT)

@@ -3,10 +3,12 @@ import pandas as pd
 import streamlit as st
 
 from clinic.cases import MAX_SPECIFIED, QueueFilter, open_case, save_review
+from clinic.history import COURSES
 from clinic.requests import MAX_MESSAGE, NEEDS, ask_patient
 from db.consultations import progress_text
 from db.models import Diagnosis, Status, utcnow
 from pages import _auth as auth
+from pages import _history as history
 from pages import _resources as res
 from pages import _views as views
 from pages._wording import NEED_SHORT
@@ -38,6 +40,7 @@ st.caption(f"Submitted {c.created_at:%Y-%m-%d %H:%M} UTC · {plain(progress_text
            f" · {views.STATUS_SHORT[c.status]}"
            + (f" by {plain(c.claimed_by.username)}" if c.claimed_by and c.status == Status.IN_REVIEW else "")
            + (" · demo data" if c.is_demo else ""))
+history.panel(c, clinician)  # a follow-up: the patient's earlier consultations beside this one (issue 19)
 photos_column, side_column = st.columns([3, 2], gap="large")
 with photos_column:
     rounds = {r.id: r.round for r in c.requests}
@@ -74,7 +77,8 @@ if c.free_text:
 for review in c.reviews:
     side_column.markdown(f"**Review by {plain(review.clinician.username)}** ({review.created_at:%Y-%m-%d %H:%M} UTC): "
                          f"{views.label(review.diagnosis)}"
-                         + (f": {plain(review.diagnosis_other)}" if review.diagnosis_other else ""))
+                         + (f": {plain(review.diagnosis_other)}" if review.diagnosis_other else "")
+                         + (f" · course: {views.course(review.course).lower()}" if review.course else ""))
     side_column.text(review.notes or "(no notes)")
 for asked in c.requests:  # each round: what was asked, what came back and when
     side_column.markdown(f"**Round {asked.round}: asked by {plain(asked.requested_by.username)}** "
@@ -109,6 +113,8 @@ with side_column.form(f"review_{c.public_id}"):
                          key=f"rv_diagnosis_{c.public_id}")
     specified = st.text_input("If another condition: which one (required with it)", key=f"rv_other_{c.public_id}",
                               max_chars=MAX_SPECIFIED)
+    course = st.radio("Since the earlier consultation, it is", COURSES, format_func=views.course, index=None,
+                      horizontal=True, key=f"rv_course_{c.public_id}") if c.follow_up_of_id is not None else None
     notes = st.text_area("Notes for the patient", key=f"rv_notes_{c.public_id}",
                          help="The patient reads these with the access code. Write in plain language.")
     agrees = st.radio("Do you agree with the model?", list(AGREES), index=None, horizontal=True,
@@ -125,7 +131,7 @@ if save or save_next:
     queue = st.session_state.get("review_queue", QueueFilter()) if save_next else None
     with res.friendly_errors(operator=True):
         saved = save_review(res.get_database(), c, clinician, diagnosis, notes, AGREES.get(agrees), next_in=queue,
-                            specified=specified)
+                            specified=specified, course=course)
     st.session_state["review_notice"] = f"Review of {c.public_id} saved."
     if save_next and saved.next_public_id:
         st.session_state["review_public_id"] = saved.next_public_id

@@ -8,8 +8,9 @@ same consultation cannot both win, and each writes an audit event.
 
 One module per job: :mod:`~db.consultations.inputs` (answers, images, the model-output protocol),
 :mod:`~db.consultations.submit`, :mod:`~db.consultations.queue`, :mod:`~db.consultations.transitions`
-(clinician reads and moves), :mod:`~db.consultations.requests` (asking the patient for more, the answer)
-and :mod:`~db.consultations.patient`; every public name is importable from here.
+(clinician reads and moves), :mod:`~db.consultations.requests` (asking the patient for more, the answer),
+:mod:`~db.consultations.history` (follow-ups: a patient's consultations over time) and
+:mod:`~db.consultations.patient`; every public name is importable from here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 from db.consultations.inputs import (
     AGE_BANDS,
     CONSENT_TEXT,
+    COURSES,
     CONSENT_VERSION,
     DURATIONS,
     ITCH_LEVELS,
@@ -31,11 +33,20 @@ from db.consultations.inputs import (
     SCALP_SITES,
     SEXES,
     Estimate,
+    FollowUpOf,
     ModelOutput,
     NewImage,
     PatientHistory,
 )
-from db.consultations.patient import AskedOfPatient, PatientFollowUp, PatientView, find_by_code, lookup_by_code
+from db.consultations.history import Series, chain, earlier_for_clinician, series_ids
+from db.consultations.patient import (
+    AskedOfPatient,
+    EarlierConsultation,
+    PatientFollowUp,
+    PatientView,
+    find_by_code,
+    lookup_by_code,
+)
 from db.consultations.queue import (
     FIND_MIN_CHARS,
     QueueCursor,
@@ -65,6 +76,7 @@ from db.consultations.transitions import (
 )
 
 __all__ = [
+    "COURSES", "EarlierConsultation", "FollowUpOf", "Series", "chain", "earlier_for_clinician", "series_ids",
     "MAX_MESSAGE", "AskedOfPatient", "PatientFollowUp", "answer_request", "find_by_code", "open_request", "request_information",
     "AGE_BANDS", "CONSENT_TEXT", "CONSENT_VERSION", "DURATIONS", "FIND_MIN_CHARS", "ITCH_LEVELS", "MAX_CONSENT_VERSION", "MAX_FREE_TEXT",
     "MAX_IMAGES", "MAX_NOTES", "MAX_TREATMENT", "MIME_EXTENSIONS", "OPEN_STATUSES", "SCALP_SITES",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 from db.errors import ValidationError
-from db.models import Status
+from db.models import Course, Status
 
 MIME_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 MAX_IMAGES = 10
@@ -26,6 +26,7 @@ DURATIONS = ("under 4 weeks", "1–6 months", "6–12 months", "over a year")
 ITCH_LEVELS = ("none", "mild", "moderate", "severe")
 SCALP_SITES = ("hairline", "top", "back", "sides", "behind the ears", "whole scalp")
 SCALP_SITE_SEPARATOR = ", "
+COURSES = tuple(c.value for c in Course)  # better, same, worse: a follow-up's course since the earlier one
 OPEN_STATUSES = (Status.SUBMITTED, Status.IN_REVIEW)
 # The consent a patient accepts, shown by the New consultation page and stored by version with every
 # consultation; change the version whenever the text changes.
@@ -98,6 +99,16 @@ class PatientHistory:
         if unknown:
             raise ValidationError(f"Unknown history fields {sorted(unknown)}.")
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class FollowUpOf:
+    """A new consultation that follows up an earlier one of the same patient (issue 19): the earlier one's
+    access code (the proof that it is the same person; no account) and, optionally, the patient's own word on
+    the course since then (one of :data:`COURSES`)."""
+
+    code: str
+    course: str | None = None
 
 
 @dataclass(frozen=True)

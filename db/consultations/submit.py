@@ -20,6 +20,7 @@ from db import triage as triage_rules
 from db.codes import hash_code, issue_code, new_access_code, normalise_code
 from db.consultations.inputs import (
     AGE_BANDS,
+    COURSES,
     DURATIONS,
     ITCH_LEVELS,
     MAX_CONSENT_VERSION,
@@ -31,12 +32,14 @@ from db.consultations.inputs import (
     SCALP_SITES,
     SEXES,
     Estimate,
+    FollowUpOf,
     ModelOutput,
     NewImage,
     PatientHistory,
 )
-from db.errors import ValidationError
-from db.models import Consultation, ConsultImage, ImageSource, Prediction, Status, utcnow
+from db.consultations.patient import find_by_code
+from db.errors import UnknownAccessCodeError, ValidationError
+from db.models import Consultation, ConsultImage, Course, ImageSource, Prediction, Status, utcnow
 from db.validation import check_choice, check_choices, check_text
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Triage:
     ``priority`` is minus the minute the case is due: submit time + a target turnaround of 72 hours,
     48 if any image is uncertain (or has no prediction), 24 if any is out of scope or the itch is severe.
     The queue is ordered by priority descending (due first), then by submit time, then by id.
+    A follow-up whose patient says it got worse is due within 48 hours.
     ``max_p_psoriasis`` is kept for display; it does not order the queue.
     """
 
@@ -56,13 +60,15 @@ class Triage:
 
 
 def compute_triage(predictions: Sequence[Estimate | None], *, created_at: datetime | None = None,
-                   itch: str | None = None) -> Triage:
-    """The triage of a case submitted at ``created_at`` (default now) with these predictions and itch."""
+                   itch: str | None = None, follow_up: bool = False, course: str | None = None) -> Triage:
+    """The triage of a case submitted at ``created_at`` (default now) with these predictions and itch; a
+    ``follow_up`` of an earlier consultation with the patient's ``course`` (``Course`` value or None)."""
     present = [p for p in predictions if p is not None]
     any_out_of_scope = any(p.out_of_scope for p in present)
     any_uncertain = any(p.uncertain for p in present) or len(present) < len(predictions)
     max_p = max((p.p_psoriasis for p in present), default=None)
-    flags = triage_rules.Flags(any_out_of_scope, any_uncertain, itch == "severe")
+    flags = triage_rules.Flags(any_out_of_scope, any_uncertain, itch == "severe", follow_up=follow_up,
+                               worse=follow_up and course == Course.WORSE)
     return Triage(triage_rules.priority_key(created_at or utcnow(), flags), max_p, any_uncertain, any_out_of_scope)
 
 
@@ -100,16 +106,24 @@ def submit_consultation(
     is_demo: bool = False,
     now: datetime | None = None,
     submission: Submission | None = None,
+    follow_up_of: FollowUpOf | None = None,
 ) -> tuple[Consultation, str]:
     """Store a consultation with its images and predictions; return it and the plain access code.
 
     The code exists only in the return value (the database keeps its hash): show it to the patient once.
     With ``submission``, its key makes this idempotent (enforced by a unique index): when a consultation
     with that key is already stored, it is returned with the submission's code and nothing new is stored.
+
+    With ``follow_up_of`` the consultation follows up the earlier one with that access code (issue 19): it
+    gets its own new code, stores the link (``follow_up_of_id``) and the patient's course, and the earlier
+    consultation's trail gets a ``consultation.follow_up`` event. The earlier consultation must have been
+    reviewed (``reviewed`` or ``closed``). Raises ``UnknownAccessCodeError`` for a code that matches nothing.
     """
     if not isinstance(history, PatientHistory):
         history = PatientHistory.from_mapping(history)
     _validate_submission(history, consent_version, images, predictions)
+    if follow_up_of is not None:
+        check_choice("How it went since", follow_up_of.course, COURSES)
     if submission is not None:
         if not submission.key or len(submission.key) > 64 or normalise_code(submission.access_code) is None:
             raise ValidationError("This form's submission key or access code is not valid; please reload the page.")
@@ -119,13 +133,14 @@ def submit_consultation(
         try:
             with session.begin_nested():  # another process may store the same key at the same moment
                 return _store_consultation(session, history, consent_version, images, predictions, is_demo=is_demo,
-                                           now=now, submission=submission)
+                                           now=now, submission=submission, follow_up_of=follow_up_of)
         except IntegrityError:
             stored = _submitted_before(session, submission)
             if stored is None:
                 raise
             return stored, submission.access_code
-    return _store_consultation(session, history, consent_version, images, predictions, is_demo=is_demo, now=now)
+    return _store_consultation(session, history, consent_version, images, predictions, is_demo=is_demo, now=now,
+                               follow_up_of=follow_up_of)
 
 
 def _submitted_before(session: Session, submission: Submission) -> Consultation | None:
@@ -139,15 +154,18 @@ def _submitted_before(session: Session, submission: Submission) -> Consultation 
 
 def _store_consultation(session: Session, history: PatientHistory, consent_version: str,
                         images: Sequence[NewImage], predictions: Sequence[ModelOutput | None], *,
-                        is_demo: bool, now: datetime | None, submission: Submission | None = None
-                        ) -> tuple[Consultation, str]:
+                        is_demo: bool, now: datetime | None, submission: Submission | None = None,
+                        follow_up_of: FollowUpOf | None = None) -> tuple[Consultation, str]:
     now = now or utcnow()
+    earlier = _earlier_consultation(session, follow_up_of.code) if follow_up_of is not None else None
+    course = follow_up_of.course if follow_up_of is not None else None
     if submission is None:
         code, code_hash = issue_code(session)
     else:
         code = submission.access_code
         code_hash = hash_code(session, normalise_code(code) or "")
-    triage = compute_triage(predictions, created_at=now, itch=history.itch)
+    triage = compute_triage(predictions, created_at=now, itch=history.itch, follow_up=earlier is not None,
+                            course=course)
     consultation = Consultation(
         public_id=new_public_id(),
         access_code_hash=code_hash,
@@ -162,6 +180,8 @@ def _store_consultation(session: Session, history: PatientHistory, consent_versi
         consent_at=now,
         is_demo=is_demo,
         submission_key=submission.key if submission is not None else None,
+        follow_up_of_id=earlier.id if earlier is not None else None,
+        reported_course=course,
         **{f.name: getattr(history, f.name) for f in fields(history)},
     )
     for position, (image, prediction) in enumerate(zip(images, predictions, strict=True)):
@@ -185,9 +205,23 @@ def _store_consultation(session: Session, history: PatientHistory, consent_versi
         audit.PATIENT,
         "consultation.submit",
         consultation_id=consultation.id,
-        detail={"images": len(images), "consent_version": consent_version, "priority": triage.priority},
+        detail={"images": len(images), "consent_version": consent_version, "priority": triage.priority,
+                **({"follow_up_of": earlier.id, "reported_course": course} if earlier is not None else {})},
     )
+    if earlier is not None:  # on the earlier consultation's trail: its code was used to start a follow-up
+        audit.record(session, audit.PATIENT, "consultation.follow_up", consultation_id=earlier.id,
+                     detail={"follow_up": consultation.id})
     return consultation, code
+
+
+def _earlier_consultation(session: Session, code: str) -> Consultation:
+    """The consultation a follow-up is linked to: the one with this access code, once reviewed."""
+    earlier = find_by_code(session, code)
+    if earlier is None:
+        raise UnknownAccessCodeError()
+    if earlier.status not in (Status.REVIEWED, Status.CLOSED):
+        raise ValidationError("A follow-up can be started once the earlier consultation has been reviewed.")
+    return earlier
 
 
 def _validate_submission(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from db import audit
 from db.consultations.inputs import MAX_NOTES
 from db.errors import InvalidTransitionError, NotFoundError, ValidationError
+from db.consultations.inputs import COURSES
 from db.models import MAX_DIAGNOSIS_OTHER, Consultation, ConsultImage, InfoRequest, Diagnosis, Review, Status, utcnow
 from db.users import Clinician
 from db.validation import check_choice, check_text
@@ -72,18 +73,25 @@ def record_review(
     agrees_with_ai: bool | None = None,
     *,
     specified: str | None = None,
+    course: str | None = None,
     now: datetime | None = None,
 ) -> Review:
     """in_review -> reviewed, by the clinician who claimed it; the notes are shown to the patient.
 
     ``specified``: the condition in words, required with "other" (at most 200 characters) and ignored
-    otherwise."""
+    otherwise. ``course``: better, same or worse since the earlier consultation, required for a follow-up
+    (issue 19) and ignored otherwise."""
     check_choice("Diagnosis", diagnosis, [d.value for d in Diagnosis])
     check_text("Notes for the patient", notes, MAX_NOTES, multiline=True)
     specified = (specified or "").strip() if diagnosis == Diagnosis.OTHER else ""
     if diagnosis == Diagnosis.OTHER and not specified:
         raise ValidationError("Other: name the condition.")
     check_text("The other condition", specified, MAX_DIAGNOSIS_OTHER)
+    follow_up = session.scalar(select(Consultation.follow_up_of_id).where(Consultation.id == consultation_id))
+    course = course if follow_up is not None else None
+    check_choice("Course since the earlier consultation", course, COURSES)
+    if follow_up is not None and course is None:
+        raise ValidationError("This is a follow-up: say whether it is better, the same or worse than before.")
     now = now or utcnow()
     consultation = _transition(
         session,
@@ -94,7 +102,7 @@ def record_review(
         to=Status.REVIEWED,
         owner_only=True,
         values={"reviewed_at": now, "updated_at": now},
-        detail={"diagnosis": diagnosis, "agrees_with_ai": agrees_with_ai},
+        detail={"diagnosis": diagnosis, "agrees_with_ai": agrees_with_ai, **({"course": course} if course else {})},
     )
     review = Review(
         consultation_id=consultation.id,
@@ -103,6 +111,7 @@ def record_review(
         diagnosis_other=specified or None,
         notes=notes,
         agrees_with_ai=agrees_with_ai,
+        course=course,
         created_at=now,
     )
     session.add(review)

@@ -9,6 +9,7 @@ from db.models.base import (
     MAX_DIAGNOSIS_OTHER,
     NAMING_CONVENTION,
     Base,
+    Course,
     Diagnosis,
     ImageSource,
     Need,
@@ -22,7 +23,7 @@ from db.models.consultations import Consultation, ConsultImage, InfoRequest, Pre
 from db.models.reader_study import Reading, ReaderStudy, StudyCase, StudyLabel, StudyReader, StudySource
 
 __all__ = [
-    "MAX_DIAGNOSIS_OTHER", "NAMING_CONVENTION", "AppSetting", "AuditEvent", "Base", "ConsultImage", "Consultation", "Diagnosis",
+    "MAX_DIAGNOSIS_OTHER", "NAMING_CONVENTION", "AppSetting", "AuditEvent", "Base", "ConsultImage", "Course", "Consultation", "Diagnosis",
     "ImageSource", "InfoRequest", "Need", "Prediction", "Reading", "ReaderStudy", "Review", "Role", "Status", "StudyCase", "StudyLabel",
     "StudyReader", "StudySource", "UTCDateTime", "User", "one_of", "utcnow",
 ]

@@ -87,6 +87,16 @@ class Need(StrEnum):
     QUESTION = "question"  # an answer to the question in the message
 
 
+class Course(StrEnum):
+    """How a condition went since the earlier consultation (issue 19, follow-ups): the dermatologist's
+    judgement in ``Review.course`` and, optionally, the patient's own in ``Consultation.reported_course``
+    (migration 0008)."""
+
+    BETTER = "better"
+    SAME = "same"
+    WORSE = "worse"
+
+
 MAX_DIAGNOSIS_OTHER = 200  # characters of the condition named with "other"
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models.accounts import User
-from db.models.base import MAX_DIAGNOSIS_OTHER, Base, Diagnosis, ImageSource, Status, one_of, utcnow
+from db.models.base import MAX_DIAGNOSIS_OTHER, Base, Course, Diagnosis, ImageSource, Status, one_of, utcnow
 
 
 class Consultation(Base):
@@ -26,6 +26,7 @@ class Consultation(Base):
     __table_args__ = (
         one_of("status", Status, "status"),
         one_of("image_source", ImageSource, "image_source"),
+        one_of("reported_course", Course, "reported_course"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -60,6 +61,12 @@ class Consultation(Base):
     # for consultations made outside the app, e.g. seed-demo).
     # Deferred: read only in look-ups by key, and absent from databases before revision 0004.
     submission_key: Mapped[str | None] = mapped_column(String(64), deferred=True)
+    # A follow-up (issue 19, migration 0008): the earlier consultation whose access code the patient gave when
+    # starting this one (NULL: a first consultation); its own earlier ones follow the same link. The patient's
+    # own word on the course since then (``Course``, optional; NULL for a first consultation).
+    follow_up_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultations.id", ondelete="SET NULL"), index=True)
+    reported_course: Mapped[str | None] = mapped_column(String(8))
 
     claimed_by: Mapped[User | None] = relationship()
     images: Mapped[list[ConsultImage]] = relationship(
@@ -146,6 +153,7 @@ class Review(Base):
     __table_args__ = (
         one_of("diagnosis", Diagnosis, "diagnosis"),
         CheckConstraint("diagnosis <> 'other' OR diagnosis_other IS NOT NULL", name="other_specified"),
+        one_of("course", Course, "course"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -157,6 +165,9 @@ class Review(Base):
     diagnosis_other: Mapped[str | None] = mapped_column(String(MAX_DIAGNOSIS_OTHER))
     notes: Mapped[str] = mapped_column(Text, default="")
     agrees_with_ai: Mapped[bool | None] = mapped_column(Boolean)
+    # A follow-up's course since the earlier consultation (``Course``; required for a follow-up, NULL for a
+    # first consultation and for reviews before migration 0008).
+    course: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     consultation: Mapped[Consultation] = relationship(back_populates="reviews")

@@ -61,7 +61,8 @@ def test_export_training_layout(database: Database, clinicians, tmp_path: Path) 
 
     with (out / "groups.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["file", "label", "group", "source"]
+    assert list(rows[0]) == ["file", "label", "group", "source", "course"]  # course: follow-ups only (issue 19)
+    assert {r["course"] for r in rows} == {""}
     assert [(r["file"], r["label"], r["group"], r["source"]) for r in rows] == [
         (f"psoriasis/{pso.public_id}_0.png", "psoriasis", pso.public_id, "dermoscope"),
         (f"psoriasis/{pso.public_id}_1.jpg", "psoriasis", pso.public_id, "dermoscope"),

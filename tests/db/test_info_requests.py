@@ -103,8 +103,8 @@ def test_what_the_patient_sees_of_a_request() -> None:
     from dataclasses import fields
 
     from db.consultations import AskedOfPatient, PatientFollowUp, PatientView
-    # PatientView's own fields are unchanged (tests/db/test_consultations.py); the follow-up adds only these,
-    # and the request carries no clinician's name
+    # PatientView's own fields are unchanged (tests/db/test_consultations.py); the follow-up adds only these
+    # (item 2 added the course and the earlier consultations), and the request carries no clinician's name
     added = [f.name for f in fields(PatientFollowUp)][len(fields(PatientView)):]
-    assert added == ["specified", "request"]
+    assert added == ["specified", "request", "course", "reported_course", "earlier"]
     assert [f.name for f in fields(AskedOfPatient)] == ["needs", "message", "asked_at", "round"]

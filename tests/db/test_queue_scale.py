@@ -11,7 +11,7 @@ from typing import Iterator
 
 from sqlalchemy import func, inspect, select, text
 
-from db.consultations import claim, list_queue, record_review, submit_consultation
+from db.consultations import list_queue, submit_consultation
 from db.demo import seed_demo
 from db.engine import Database
 from db.models import Consultation, ConsultImage, Prediction, Review, Status
@@ -67,15 +67,20 @@ def test_upgrade_from_0001_keeps_every_row(empty_database: Database) -> None:
     database = empty_database
     database.migrate("0001")
     with inserts_without(database.engine, "consultations", "submission_key"), \
-            inserts_without(database.engine, "consult_images", "request_id"), \
-            inserts_without(database.engine, "reviews", "diagnosis_other"), database.begin() as s:
+            inserts_without(database.engine, "consultations", "follow_up_of_id"), \
+            inserts_without(database.engine, "consultations", "reported_course"), \
+            inserts_without(database.engine, "consult_images", "request_id"), database.begin() as s:
         alice = create_user(s, "alice", TEST_PASSWORD)
         for p in (0.2, 0.9):
             consultation, _ = submit_consultation(
                 s, {**HISTORY, "sex": "female"}, "v1", [new_image(), new_image("JPEG")], [new_prediction(p)] * 2
             )
-        claim(s, consultation.id, alice)
-        record_review(s, consultation.id, alice, "psoriasis")
+        # Claimed and reviewed as the app did at 0001, in SQL: claim() and record_review() read the columns of
+        # the newest schema (a follow-up's link, migration 0008), which a 0001 database does not have.
+        s.execute(text("UPDATE consultations SET status = 'reviewed', claimed_by_id = :u, claimed_at = CURRENT_TIMESTAMP, "
+                       "reviewed_at = CURRENT_TIMESTAMP WHERE id = :c"), {"u": alice.id, "c": consultation.id})
+        s.execute(text("INSERT INTO reviews (consultation_id, clinician_id, diagnosis, notes, created_at) "
+                       "VALUES (:c, :u, 'psoriasis', '', CURRENT_TIMESTAMP)"), {"u": alice.id, "c": consultation.id})
     before = counts(database)
     assert before == (2, 4, 4, 1)
 
