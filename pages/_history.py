@@ -69,8 +69,8 @@ def panel(case, clinician) -> None:
         return
     later = (f" {series.later} later follow-up{'s' if series.later > 1 else ''} of this patient "
              f"{'exist' if series.later > 1 else 'exists'}." if series.later else "")
-    if not series.earlier:
-        st.caption(f":material/history:{later}")
+    if not series.earlier:  # a first consultation that was followed up later
+        st.caption(later.strip())
         return
     title = f"Earlier consultations of this patient ({len(series.earlier)})"
     with st.expander(title, expanded=True, icon=":material/history:"), st.container(key=PANEL_KEY):
