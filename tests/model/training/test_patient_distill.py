@@ -17,7 +17,7 @@ from PIL import Image
 from scalp_model.training.views import ViewPolicy, build_corpus, folder_images, make_views, whole_views
 from tests.model.training.test_train import make_toy_data
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def make_extra(root: Path, n: int = 40) -> Path:
