@@ -102,7 +102,7 @@ def test_patient_clinician_patient_round_trip(server: str, tmp_path: Path) -> No
             shoot(clinician, "e2e-04-queue")
             clinician.get_by_role("button", name="Review next").click()
             expect(clinician.get_by_role("heading", name=re.compile("^Consultation "))).to_be_visible()
-            clinician.get_by_text("Show the model's attention map").click()
+            clinician.get_by_text("Attention map", exact=True).click()  # the photo's own toggle
             expect(clinician.get_by_text("Photo 1 · 640×480 px · attention map")).to_be_visible()
             diagnosis = clinician.locator('[data-testid="stRadio"]').filter(has_text="Diagnosis")
             diagnosis.get_by_text("Psoriasis", exact=True).click()

@@ -176,7 +176,7 @@ def test_patient_and_clinician_on_two_processes_through_nginx(cluster: Cluster, 
             shoot(clinician, "proxy-02-clinician-queue")
             clinician.get_by_role("button", name="Review next").click()
             expect(clinician.get_by_role("heading", name=re.compile("^Consultation "))).to_be_visible()
-            clinician.get_by_text("Show the model's attention map").click()
+            clinician.get_by_text("Attention map", exact=True).click()  # the photo's own toggle
             # The photo and map are /media of the clinician's process: they load only if the cookie held.
             expect(clinician.get_by_text("Photo 1 · 640×480 px · attention map")).to_be_visible()
             image = clinician.locator('[data-testid="stImage"] img').first

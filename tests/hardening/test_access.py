@@ -327,6 +327,7 @@ def test_audit_trail_records_every_read_and_change(at, clinician, database, fake
         ("patient", "patient.lookup", consultation_id),
         (doctor_, "user.login", None),
         (doctor_, "queue.view", None),
+        (doctor_, "figures.view", None),  # the queue's figures section, once per period
         (doctor_, "consultation.view", consultation_id),
         (doctor_, "consultation.claim", consultation_id),
         (doctor_, "consultation.review", consultation_id),
