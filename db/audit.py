@@ -37,6 +37,9 @@ ACTIONS = frozenset(
         "consultation.answer",
         "consultation.follow_up",  # a follow-up was started with this consultation's code (issue 19)
         "consultation.history_view",  # a clinician saw this consultation as an earlier one of a follow-up
+        "template.create",  # a management-note template (issue 19 item 3): id, shared; never its text
+        "template.edit",
+        "template.delete",
         "patient.lookup",
         "patient.earlier_view",  # a patient saw this consultation as an earlier one of their follow-up
         "user.create",
