@@ -10,6 +10,7 @@ from db.models import Diagnosis, Status, utcnow
 from pages import _auth as auth
 from pages import _history as history
 from pages import _resources as res
+from pages import _templates as note_templates
 from pages import _views as views
 from pages._wording import NEED_SHORT
 from pages._photo_view import show_photo
@@ -108,6 +109,8 @@ if c.status == Status.IN_REVIEW and c.claimed_by_id != clinician.id and not clin
     side_column.warning(f"{reviewer} is reviewing this consultation.")
     st.stop()
 
+templates = note_templates.available(clinician)
+note_templates.picker(side_column, clinician, templates, f"rv_notes_{c.public_id}")  # before the notes widget
 with side_column.form(f"review_{c.public_id}"):
     diagnosis = st.radio("Diagnosis", list(Diagnosis), format_func=views.label, index=None,
                          key=f"rv_diagnosis_{c.public_id}")
@@ -154,3 +157,5 @@ if ask:
     st.session_state["review_notice"] = (f"Request {round_number} sent for {c.public_id}: it waits for the patient "
                                          "and comes back to the top of the queue when answered.")
     st.rerun()
+
+note_templates.editor(side_column, clinician, templates)  # create, change, delete (issue 19)
