@@ -36,13 +36,12 @@ def picker(container: Any, clinician: Any, found: list[Template], notes_key: str
         container.caption("No note templates yet: write one under *Note templates* below.")
         return
     by_id = {t.id: t for t in found}
-    row = container.columns([3, 1], vertical_alignment="bottom")
+    row = container.columns([2, 1], vertical_alignment="bottom")
     chosen = row[0].selectbox("Note template", list(by_id), index=None, key=f"{notes_key}_template",
                               format_func=lambda i: _label(by_id[i], clinician), placeholder="Choose a template",
                               help="Inserted into the notes for the patient below; you can still edit them. "
                                    "Choose the template before writing: text typed but not yet saved is replaced.")
-    if row[1].button("Insert", key=f"{notes_key}_insert", disabled=chosen is None, width="stretch",
-                     icon=":material/note_add:"):
+    if row[1].button("Insert", key=f"{notes_key}_insert", disabled=chosen is None, width="stretch"):
         with res.friendly_errors(operator=True, stop=False):
             st.session_state[notes_key] = insert_template(st.session_state.get(notes_key), by_id[chosen])
 
