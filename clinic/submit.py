@@ -13,6 +13,7 @@ from scalp_model.serving.predictor import Analysis, Predictor
 
 from clinic.photos import Photo, read_photo
 
+MAX_PHOTOS = consultations.MAX_IMAGES  # photos a patient sends at once (the store refuses more)
 Progress = Callable[[int, int], None]  # (photos done, photos in all), before each photo and once at the end
 
 

@@ -14,7 +14,7 @@ from db.errors import ValidationError
 from db.models import Course, Status
 
 MIME_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
-MAX_IMAGES = 10
+MAX_IMAGES = 3  # photos in one submission or one answer to a request; the page offers the same
 MAX_FREE_TEXT = 4000
 MAX_TREATMENT = 200  # consultations.previous_treatment is String(200)
 MAX_NOTES = 4000

@@ -77,7 +77,7 @@ def test_image_and_overlay_bytes_round_trip(database: Database, clinicians) -> N
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"images": []}, "1 to 10 images"),
+        ({"images": []}, "1 to 3 images"),
         ({"consent_version": ""}, "consent"),
         ({"history": {**HISTORY, "image_source": "camera"}}, "Photos taken with"),
         ({"history": {**HISTORY, "email": "x"}}, "Unknown history"),
