@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from db import audit
 from db.models import Consultation, ConsultImage, InfoRequest, Prediction, Review
-from db.stats import _seconds_between, percentile
+from db.stats import seconds_between, percentile
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def request_share(session: Session, *, since: datetime | None = None) -> tuple[i
 
 def answer_times(session: Session, *, since: datetime | None = None) -> Durations:
     """Time from a request to the patient's answer, over answered requests made since ``since``."""
-    in_seconds = _seconds_between(session, InfoRequest.created_at, InfoRequest.answered_at)
+    in_seconds = seconds_between(session, InfoRequest.created_at, InfoRequest.answered_at)
     query = select(in_seconds).where(InfoRequest.answered_at.is_not(None))
     if since is not None:
         query = query.where(InfoRequest.created_at >= since)
@@ -69,7 +69,7 @@ def answer_times(session: Session, *, since: datetime | None = None) -> Duration
 
 def turnaround_split(session: Session, *, since: datetime | None = None) -> dict[bool, Durations]:
     """Submission to review of reviewed consultations, keyed by whether the case had a request."""
-    in_seconds = _seconds_between(session, Consultation.created_at, Consultation.reviewed_at)
+    in_seconds = seconds_between(session, Consultation.created_at, Consultation.reviewed_at)
     result = {}
     for had_request in (False, True):
         had = _had_request()

@@ -32,7 +32,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
-def _seconds_between(session: Session, start: Any, end: Any) -> ColumnElement[float] | None:
+def seconds_between(session: Session, start: Any, end: Any) -> ColumnElement[float] | None:
     """``end - start`` in seconds, computed by the database (None for a dialect without a known form)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -51,7 +51,7 @@ def turnaround(session: Session, *, since: datetime | None = None, include_demo:
     Each call still reads every reviewed consultation in its window (an index-only scan): at 100,000
     consultations "all time" costs ~0.1 s, so cache it in the UI for a minute or so.
     """
-    in_seconds = _seconds_between(session, Consultation.created_at, Consultation.reviewed_at)
+    in_seconds = seconds_between(session, Consultation.created_at, Consultation.reviewed_at)
     conditions = [Consultation.reviewed_at.is_not(None)]
     if since is not None:
         conditions.append(Consultation.created_at >= since)
