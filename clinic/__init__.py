@@ -13,7 +13,7 @@ Pages lay out widgets and call these functions; each function frames its own uni
 
 Clinicians: :mod:`clinic.cases` (queue, opening a case, :func:`~clinic.cases.save_review` and the next case
 of the same filtered queue, the patient's follow-up); reader studies: :mod:`clinic.study`; accounts the app
-creates: :mod:`clinic.accounts`; asking the patient for more and the answer: :mod:`clinic.requests`; one ``db`` function in its own unit of work: :mod:`clinic.units`.
+creates: :mod:`clinic.accounts`; asking the patient for more and the answer: :mod:`clinic.requests`; the dermatologists' management-note templates: :mod:`clinic.templates`; one ``db`` function in its own unit of work: :mod:`clinic.units`.
 """
 from clinic.cases import QueueFilter, Saved, follow_up, next_waiting, open_case, queue_page, save_review
 from clinic.photos import Photo, read_photo

@@ -3,33 +3,33 @@ the patient (still editable before saving) and a small editor to create, change 
 only; the rules, checks and audit rows are in ``clinic.templates``."""
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from clinic.templates import (
     MAX_TEMPLATE_BODY, MAX_TEMPLATE_TITLE, Template, create_template, delete_template, edit_template,
     insert_template, list_templates,
 )
+from db.users import Clinician
 from pages import _resources as res
 from security.text import plain
 
 NEW = 0  # the editor's "new template" choice (template ids start at 1)
 
 
-def available(clinician: Any) -> list[Template]:
+def available(clinician: Clinician) -> list[Template]:
     """The templates this clinician may use (their own and the shared ones), read once per run."""
     with res.friendly_errors(operator=True):
         return list_templates(res.get_database(), clinician)
 
 
-def _label(template: Template, clinician: Any) -> str:
+def _label(template: Template, clinician: Clinician) -> str:
     if not template.shared:
         return template.title
     return template.title + (" · shared" if template.owner == clinician.username else f" · shared by {template.owner}")
 
 
-def picker(container: Any, clinician: Any, found: list[Template], notes_key: str) -> None:
+def picker(container: DeltaGenerator, clinician: Clinician, found: list[Template], notes_key: str) -> None:
     """Above the review form: choose a template and insert it into the notes widget ``notes_key`` (after what
     was already saved into it, see ``clinic.templates.insert_template``). Must run before that widget."""
     if not found:
@@ -46,7 +46,7 @@ def picker(container: Any, clinician: Any, found: list[Template], notes_key: str
             st.session_state[notes_key] = insert_template(st.session_state.get(notes_key), by_id[chosen])
 
 
-def editor(container: Any, clinician: Any, found: list[Template]) -> None:
+def editor(container: DeltaGenerator, clinician: Clinician, found: list[Template]) -> None:
     """A collapsed "Note templates" expander: create a template, or change or delete one this clinician may
     change (their own; a shared one of another clinician only as an admin)."""
     editable = {t.id: t for t in found if t.editable}
