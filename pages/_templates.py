@@ -42,7 +42,7 @@ def picker(container: DeltaGenerator, clinician: Clinician, found: list[Template
                               help="Inserted into the notes for the patient below; you can still edit them. "
                                    "Choose the template before writing: text typed but not yet saved is replaced.")
     if row[1].button("Insert", key=f"{notes_key}_insert", disabled=chosen is None, width="stretch"):
-        with res.friendly_errors(operator=True, stop=False):
+        with container, res.friendly_errors(operator=True, stop=False):  # the message beside the picker
             st.session_state[notes_key] = insert_template(st.session_state.get(notes_key), by_id[chosen])
 
 
@@ -79,7 +79,7 @@ def editor(container: DeltaGenerator, clinician: Clinician, found: list[Template
                                                  type="primary", width="stretch")
             delete = buttons[1].form_submit_button("Delete template", width="stretch") if pick != NEW else False
     if save:
-        with res.friendly_errors(operator=True):
+        with container, res.friendly_errors(operator=True):  # a refusal shows below the editor
             saved = (create_template(res.get_database(), clinician, title, body, shared=shared) if pick == NEW else
                      edit_template(res.get_database(), clinician, pick, title, body, shared=shared))
         st.session_state.update(tpl_next_pick=saved.id, tpl_loaded=None,
@@ -89,7 +89,7 @@ def editor(container: DeltaGenerator, clinician: Clinician, found: list[Template
         if not confirm:
             container.error("Tick \u201cYes, delete this template\u201d to delete it.")
             return
-        with res.friendly_errors(operator=True):
+        with container, res.friendly_errors(operator=True):
             delete_template(res.get_database(), clinician, pick)
         st.session_state.update(tpl_next_pick=NEW, tpl_loaded=None,
                                 tpl_notice=f"Template \u201c{plain(editable[pick].title)}\u201d deleted.")
