@@ -78,9 +78,10 @@ class _Outputs(nn.Module):
 
 
 def teacher_cache_dir() -> Path:
-    import os
+    """``teachers/`` in ``SCALPSCOPE_CACHE_DIR`` (see :mod:`scalp_model.settings`): the teachers' ONNX exports."""
+    from .. import settings
 
-    return Path(os.environ.get("SCALPSCOPE_CACHE_DIR") or Path.home() / ".cache" / "scalpscope") / "teachers"
+    return settings.cache_dir() / "teachers"
 
 
 class OnnxTeacher:
