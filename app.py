@@ -6,7 +6,9 @@ Pages live in ``pages/``; what they share (model, database, settings, error disp
 import streamlit as st
 
 from pages import _auth as auth
+from i18n import _
 from pages import _draft as draft
+from pages import _language as language
 from pages import _nav as nav
 from pages import _resources as res
 from pages import _seen as seen
@@ -24,21 +26,22 @@ auth.guard_session()  # only the browser a session started in may use it (a sess
 # Patients see patients' pages and one "For clinicians" entry; clinicians' pages appear once signed in
 # (pages/_nav.py). Hidden pages stay reachable by address and ask for a sign-in themselves.
 navigation = st.navigation({
-    section: [st.Page(e.path, title=e.title, icon=e.icon, default=e.default,
+    _(section): [st.Page(e.path, title=_(e.title), icon=e.icon, default=e.default,
                       visibility="visible" if e.visible else "hidden") for e in entries]
     for section, entries in nav.menu(auth.current_clinician()).items()
 })
 
 with st.sidebar:
-    st.caption("ScalpScope tells scalp psoriasis from seborrheic dermatitis on photos, for review by a "
-               "dermatologist. **Not a diagnosis. Not for emergencies.**")
+    language.language_picker()  # each person's own: a patient's and a clinician's sessions choose apart
+    st.caption(_("ScalpScope tells scalp psoriasis from seborrheic dermatitis on photos, for review by a "
+                 "dermatologist. **Not a diagnosis. Not for emergencies.**"))
     clinician = auth.current_clinician()
     if clinician is not None:
-        st.caption(f"Signed in as **{plain(clinician.username)}** ({clinician.role}"
-                   f"{', demo' if clinician.is_demo else ''})")
-        st.button("Sign out", key="sign_out", on_click=auth.sign_out, icon=":material/logout:")
+        st.caption(_("Signed in as **{name}** ({role})").format(
+            name=plain(clinician.username), role=clinician.role + (", demo" if clinician.is_demo else "")))
+        st.button(_("Sign out"), key="sign_out", on_click=auth.sign_out, icon=":material/logout:")
     if res.demo_mode():
-        st.caption(":material/science: Demo mode: data entered here is marked as demo data.")
+        st.caption(":material/science: " + _("Demo mode: data entered here is marked as demo data."))
 
 seen.enter(navigation.url_path)  # audits of what a page shows: one per view of the page, not per rerun
 draft.wait_while_saving()  # a click during a save started this run: let that save finish first

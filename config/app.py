@@ -32,3 +32,6 @@ VENV = register("SCALPSCOPE_VENV", Path(".venv"), parsers.PATH,
 PYTHON = register("SCALPSCOPE_PYTHON", None, parsers.PATH,
                   "Python that ./scalpscope builds the virtual environment with (default: python3.11, else "
                   "python3).", read_by="./scalpscope")
+PDF_FONT = register("SCALPSCOPE_PDF_FONT", Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"), parsers.PATH,
+                    "TrueType font (or collection) embedded in PDFs whose text is not Latin-1, e.g. Chinese: Debian's "
+                    "fonts-wqy-microhei, which ./scalpscope installs.")

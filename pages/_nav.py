@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-PATIENTS, CLINICIANS, ABOUT = "Patients", "Clinicians", "About"
+from i18n import N_
+
+# Titles are marked for the catalog here and translated by app.py in the session's language.
+PATIENTS, CLINICIANS, ABOUT = N_("Patients"), N_("Clinicians"), N_("About")
 
 
 @dataclass(frozen=True)
@@ -27,18 +30,18 @@ def menu(clinician: Any | None) -> dict[str, list[Entry]]:
     admin = bool(signed_in and getattr(clinician, "is_admin", False))
     return {
         PATIENTS: [
-            Entry("pages/home.py", "Home", ":material/home:", default=True),
-            Entry("pages/new_consultation.py", "New consultation", ":material/add_a_photo:"),
-            Entry("pages/my_consultation.py", "My consultation", ":material/key:"),
+            Entry("pages/home.py", N_("Home"), ":material/home:", default=True),
+            Entry("pages/new_consultation.py", N_("New consultation"), ":material/add_a_photo:"),
+            Entry("pages/my_consultation.py", N_("My consultation"), ":material/key:"),
         ],
         CLINICIANS: [
-            Entry("pages/queue.py", "Queue" if signed_in else "For clinicians (sign in)",
+            Entry("pages/queue.py", N_("Queue") if signed_in else N_("For clinicians (sign in)"),
                   ":material/inbox:" if signed_in else ":material/login:"),
-            Entry("pages/review.py", "Review", ":material/stethoscope:", visible=signed_in),
-            Entry("pages/reader_study.py", "Reader study", ":material/quiz:", visible=signed_in),
-            Entry("pages/reader_admin.py", "Study set-up", ":material/settings:", visible=admin),
-            Entry("pages/reader_results.py", "Study results", ":material/monitoring:", visible=admin),
-            Entry("pages/accounts.py", "Accounts", ":material/manage_accounts:", visible=admin),
+            Entry("pages/review.py", N_("Review"), ":material/stethoscope:", visible=signed_in),
+            Entry("pages/reader_study.py", N_("Reader study"), ":material/quiz:", visible=signed_in),
+            Entry("pages/reader_admin.py", N_("Study set-up"), ":material/settings:", visible=admin),
+            Entry("pages/reader_results.py", N_("Study results"), ":material/monitoring:", visible=admin),
+            Entry("pages/accounts.py", N_("Accounts"), ":material/manage_accounts:", visible=admin),
         ],
-        ABOUT: [Entry("pages/model.py", "Model", ":material/model_training:")],
+        ABOUT: [Entry("pages/model.py", N_("Model"), ":material/model_training:")],
     }

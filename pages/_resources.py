@@ -39,12 +39,16 @@ from scalp_model.errors import ScalpScopeError, WeightsError
 from scalp_model.serving.predictor import Predictor
 from security.client import CLIENT_COOKIE, binding_of, client_address, fingerprint, session_reference
 from security.shared import shared_resource
+from i18n import N_, _
+from pages import _language  # noqa: F401 - registers the session's language for i18n._
+from pages import _messages as messages
+from pages._messages import UNKNOWN_CODE
 from security.text import plain
 
 log = logging.getLogger("scalpscope.app")
 
 # The consent a patient accepts (text and version: db.consultations.CONSENT_TEXT / CONSENT_VERSION).
-__all__ = ["CONSENT_VERSION", "DEMO_PASSWORD", "DEMO_USERNAME", "ensure_demo_clinician"]
+__all__ = ["CONSENT_VERSION", "DEMO_PASSWORD", "DEMO_USERNAME", "UNKNOWN_CODE", "ensure_demo_clinician"]
 
 # The app's settings are registered in config/app.py (with the registry's one parser per kind).
 DEMO, SESSION_TIMEOUT_MIN = app_settings.DEMO, app_settings.SESSION_TIMEOUT_MIN
@@ -102,7 +106,7 @@ def get_predictor() -> Predictor:
     key = (str(model_settings.weights_path()), model_settings.DEVICE.get())
     if _load_predictor.has(*key):
         return _load_predictor(*key)
-    with st.spinner("Loading the model…"):
+    with st.spinner(_("Loading the model…")):
         return _load_predictor(*key)
 
 
@@ -142,7 +146,7 @@ def cached_turnaround(days: int | None = None) -> Turnaround:
 # connects with request headers, so no browser can be taken for one of these.
 NO_BROWSER = "no-browser-connection"
 _BINDING_KEY = "_scalpscope_browser"
-COOKIE_MISSING = ("This browser did not send ScalpScope's session cookie, which keeps your session to this "
+COOKIE_MISSING = N_("This browser did not send ScalpScope's session cookie, which keeps your session to this "
                   "browser alone. Allow cookies for this site and reload the page.")
 
 
@@ -205,7 +209,7 @@ def bind_session_to_browser() -> bool:
 def require_browser_cookie() -> None:
     """Stop the page with :data:`COOKIE_MISSING` when a browser connected without the client cookie."""
     if browser_binding() is None:
-        st.error(COOKIE_MISSING, icon=":material/cookie:")
+        st.error(_(COOKIE_MISSING), icon=":material/cookie:")
         st.stop()
 
 
@@ -250,13 +254,15 @@ def show_error(exc: BaseException, *, operator: bool = False) -> None:
     """
     log.warning("%s: %s", type(exc).__name__, exc)
     if isinstance(exc, _SETUP_ERRORS) and not operator:
-        st.error("ScalpScope cannot do this right now because of a problem on our side. "
-                 "Please try again later; nothing you sent has been stored.", icon=":material/error:")
-        with st.expander("Details for the site operator"):
+        st.error(_(messages.SETUP_PROBLEM), icon=":material/error:")
+        with st.expander(_(messages.OPERATOR_DETAILS)):
             st.write(plain(exc))
     else:
         # Messages may quote what someone typed (a study name, a file name): never rendered as Markdown.
-        st.error(plain(exc), icon=":material/error:")
+        # In another language than English: the message in that language, or its kind's sentence (the core's
+        # English message is in the log line above).
+        translated = messages.translated(exc)
+        st.error(plain(translated if translated is not None else exc), icon=":material/error:")
 
 
 CONFIGURATION_PROBLEM = ("ScalpScope is not set up correctly, so it cannot serve this page. Nothing you sent has "

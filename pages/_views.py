@@ -6,45 +6,59 @@ from datetime import timedelta
 import streamlit as st
 
 from db.consultations import Estimate
-from db.triage import span_text
+from i18n import N_, _
+from i18n.formats import number
+from pages import _language  # noqa: F401 - registers the session's language for i18n._
 from pages._wording import about_percent, threshold_percent
 from scalp_model.serving.predictor import label_for
 
+# Tables hold English marked for the catalog (N_); the functions below translate them where they are shown.
 LABELS = {
-    "psoriasis": "Psoriasis",
-    "seborrheic_dermatitis": "Seborrheic dermatitis",
-    "other": "Another condition",
-    "needs_in_person_visit": "Needs an in-person visit",
-    "tinea_capitis": "Tinea capitis (fungal infection of the scalp)",
-    "alopecia_areata": "Alopecia areata",
-    "lichen_planopilaris": "Lichen planopilaris",
-    "contact_dermatitis": "Contact dermatitis",
+    "psoriasis": N_("Psoriasis"),
+    "seborrheic_dermatitis": N_("Seborrheic dermatitis"),
+    "other": N_("Another condition"),
+    "needs_in_person_visit": N_("Needs an in-person visit"),
+    "tinea_capitis": N_("Tinea capitis (fungal infection of the scalp)"),
+    "alopecia_areata": N_("Alopecia areata"),
+    "lichen_planopilaris": N_("Lichen planopilaris"),
+    "contact_dermatitis": N_("Contact dermatitis"),
 }
 STATUS_TEXT = {
-    "submitted": "Received — waiting for a dermatologist",
-    "in_review": "A dermatologist is looking at your photos",
-    "awaiting_patient": "The dermatologist needs more information from you",
-    "reviewed": "Reviewed by a dermatologist",
-    "closed": "Reviewed and closed",
+    "submitted": N_("Received — waiting for a dermatologist"),
+    "in_review": N_("A dermatologist is looking at your photos"),
+    "awaiting_patient": N_("The dermatologist needs more information from you"),
+    "reviewed": N_("Reviewed by a dermatologist"),
+    "closed": N_("Reviewed and closed"),
 }
-STATUS_SHORT = {"submitted": "Waiting", "in_review": "In review", "awaiting_patient": "Waiting for patient",
-                "reviewed": "Reviewed", "closed": "Closed"}
+STATUS_SHORT = {"submitted": N_("Waiting"), "in_review": N_("In review"), "awaiting_patient": N_("Waiting for patient"),
+                "reviewed": N_("Reviewed"), "closed": N_("Closed")}
 # A follow-up's course since the earlier consultation (issue 19): as the dermatologist records it, and as the
 # patient reads it after "Since your earlier consultation, the dermatologist finds it …".
-COURSE_SHORT = {"better": "Better", "same": "About the same", "worse": "Worse"}
-COURSE_PATIENT = {"better": "better", "same": "about the same", "worse": "worse"}
+COURSE_SHORT = {"better": N_("Better"), "same": N_("About the same"), "worse": N_("Worse")}
+COURSE_PATIENT = {"better": N_("better"), "same": N_("about the same"), "worse": N_("worse")}
 PSORIASIS_COLOUR, SEBDERM_COLOUR = "#b5475b", "#3f7fa6"
-MAP_CAPTION = ("Warm colours show the areas that weighed most in the estimate. "
-               "They are not a map of the disease.")
+MAP_CAPTION = N_("Warm colours show the areas that weighed most in the estimate. "
+                 "They are not a map of the disease.")
 
 
 def label(value: str | None) -> str:
-    return LABELS.get(value or "", value or "—")
+    """A diagnosis code in the session's language ("—" for none)."""
+    return _(LABELS[value]) if value in LABELS else (value or "—")
+
+
+def status_text(value: str) -> str:
+    """A status as the patient reads it, in the session's language."""
+    return _(STATUS_TEXT[value]) if value in STATUS_TEXT else value
+
+
+def course_patient(value: str | None) -> str | None:
+    """A course code as the patient reads it ("better"), in the session's language; None for none."""
+    return _(COURSE_PATIENT[value]) if value in COURSE_PATIENT else None
 
 
 def course(value: str | None) -> str:
     """A course code (better, same, worse) as the clinician reads it; "—" for none."""
-    return COURSE_SHORT.get(value or "", value or "—")
+    return _(COURSE_SHORT[value]) if value in COURSE_SHORT else (value or "—")
 
 
 def probability_bar(p_psoriasis: float, threshold: float | None = None, band: float | None = None) -> None:
@@ -53,7 +67,8 @@ def probability_bar(p_psoriasis: float, threshold: float | None = None, band: fl
     the bar shows the same decision rule as the verdict (:func:`verdict`)."""
     pso = min(max(p_psoriasis, 0.0), 1.0) * 100
     pso_text, seb_text = about_percent(p_psoriasis), about_percent(1 - p_psoriasis)
-    marks, legend, aria = "", "", f"Psoriasis {pso_text}, seborrheic dermatitis {seb_text}"
+    pso_name, seb_name = _("Psoriasis"), _("Seborrheic dermatitis")
+    marks, legend, aria = "", "", _("Psoriasis {pso}, seborrheic dermatitis {seb}").format(pso=pso_text, seb=seb_text)
     if threshold is not None:
         t = min(max(threshold, 0.0), 1.0) * 100
         if band:
@@ -65,13 +80,13 @@ def probability_bar(p_psoriasis: float, threshold: float | None = None, band: fl
                   'background:#111"></div>')
         legend = (f'<div style="position:relative;height:1.1rem;font-size:0.8rem">'
                   f'<span style="position:absolute;left:{t:.2f}%;transform:translateX(-{t:.0f}%);white-space:nowrap">'
-                  f'▲ referral threshold {threshold_percent(threshold)}'
-                  + (' (shaded: too close to call)' if band else '') + '</span></div>')
-        aria += f"; the service's referral threshold is {threshold_percent(threshold)}"
+                  + '▲ ' + _("referral threshold {percent}").format(percent=threshold_percent(threshold))
+                  + (' ' + _("(shaded: too close to call)") if band else '') + '</span></div>')
+        aria += "; " + _("the service's referral threshold is {percent}").format(percent=threshold_percent(threshold))
     st.markdown(
         f'<div role="img" aria-label="{aria}">'
         '<div style="display:flex;justify-content:space-between;font-size:0.95rem;margin-bottom:0.25rem">'
-        f'<span><b>Psoriasis {pso_text}</b></span><span><b>Seborrheic dermatitis {seb_text}</b></span></div>'
+        f'<span><b>{pso_name} {pso_text}</b></span><span><b>{seb_name} {seb_text}</b></span></div>'
         '<div style="position:relative;margin:0.2rem 0">'
         '<div style="display:flex;height:0.9rem;border-radius:0.45rem;overflow:hidden">'
         f'<div style="width:{pso:.2f}%;background:{PSORIASIS_COLOUR}"></div>'
@@ -80,7 +95,7 @@ def probability_bar(p_psoriasis: float, threshold: float | None = None, band: fl
     )
 
 
-OUT_OF_SCOPE_TEXT = ("This photo does not look like the scalp photos the model learnt from (it may show another "
+OUT_OF_SCOPE_TEXT = N_("This photo does not look like the scalp photos the model learnt from (it may show another "
                      "body part, be too far away, or be unusual in another way), so the model gives no estimate "
                      "for it; the dermatologist will look at the photo itself.")
 
@@ -95,21 +110,24 @@ def verdict(prediction: Estimate) -> tuple[str, str]:
     for an out-of-scope photo.
     """
     if prediction.out_of_scope:
-        return "warning", OUT_OF_SCOPE_TEXT
+        return "warning", _(OUT_OF_SCOPE_TEXT)
     p, threshold = prediction.p_psoriasis, prediction.threshold
     flagged = label_for(p, threshold) == "psoriasis"
-    estimate = (f"The model's estimate for psoriasis, {about_percent(p)}, is "
-                f"{'above' if flagged else 'below'} the service's referral threshold of "
-                f"{threshold_percent(threshold)}")
+    values = {"estimate": about_percent(p), "threshold": threshold_percent(threshold)}
+    estimate = (_("The model's estimate for psoriasis, {estimate}, is above the service's referral threshold of "
+                  "{threshold}") if flagged else
+                _("The model's estimate for psoriasis, {estimate}, is below the service's referral threshold of "
+                  "{threshold}")).format(**values)
     if prediction.uncertain:
-        return "warning", (f"{estimate}, but too close to it to call: the model could not clearly tell the two "
-                           "conditions apart on this photo. That is often the case with these two conditions; "
-                           "the dermatologist will decide.")
+        return "warning", _("{estimate}, but too close to it to call: the model could not clearly tell the two "
+                            "conditions apart on this photo. That is often the case with these two conditions; "
+                            "the dermatologist will decide.").format(estimate=estimate)
     if flagged:
-        return "info", (f"{estimate}: the service flags this photo as **possible psoriasis** for the "
-                        "dermatologist. This is not a diagnosis: a dermatologist will review your photos.")
-    return "info", (f"{estimate}: the photo is closer to the **seborrheic dermatitis** photos the model learnt "
-                    "from. This is not a diagnosis: a dermatologist will review your photos.")
+        return "info", _("{estimate}: the service flags this photo as **possible psoriasis** for the "
+                         "dermatologist. This is not a diagnosis: a dermatologist will review your photos."
+                         ).format(estimate=estimate)
+    return "info", _("{estimate}: the photo is closer to the **seborrheic dermatitis** photos the model learnt "
+                     "from. This is not a diagnosis: a dermatologist will review your photos.").format(estimate=estimate)
 
 
 def show_verdict(kind: str, text: str) -> None:
@@ -126,7 +144,16 @@ def show_estimate(prediction: Estimate) -> None:
 
 
 def format_duration(delta: timedelta | None) -> str:
-    return "—" if delta is None else span_text(delta)
+    """A waiting time to one decimal ("14 min", "6.0 h", "11.2 days", as ``db.triage.span_text``) in the
+    session's language; "—" for none."""
+    if delta is None:
+        return "—"
+    hours = delta.total_seconds() / 3600
+    if hours < 1:
+        return _("{n} min").format(n=number(max(1, round(hours * 60))))
+    if hours < 48:
+        return _("{n} h").format(n=number(hours, "0.0"))
+    return _("{n} days").format(n=number(hours / 24, "0.0"))
 
 
 ACCESS_CODE_KEY = "access_code"  # the container's CSS class is st-key-access_code (browser tests find it)
@@ -146,11 +173,11 @@ def remind_unseen_access_code(code: str | None) -> None:
     if code is None:
         return
     with st.container(border=True):
-        st.warning("Your consultation was sent and stored while you opened another page. Its access code is "
-                   "below: copy it now, you need it to read the dermatologist's conclusion.",
+        st.warning(_("Your consultation was sent and stored while you opened another page. Its access code is "
+                     "below: copy it now, you need it to read the dermatologist's conclusion."),
                    icon=":material/key:")
         show_access_code(code)
-        st.page_link("pages/new_consultation.py", label="See the estimate and download the PDF summary",
+        st.page_link("pages/new_consultation.py", label=_("See the estimate and download the PDF summary"),
                      icon=":material/arrow_forward:")
 
 
@@ -167,16 +194,16 @@ def show_access_code(code: str) -> None:
 
 
 WHAT_NEXT = {
-    "submitted": "A dermatologist will open your consultation and write a conclusion, which you read here with "
-                 "your code. {when}",
-    "in_review": "A dermatologist is reading your photos and answers now. The conclusion usually appears here "
-                 "soon; if more information is needed, a request will appear here instead.",
-    "awaiting_patient": "Send what the dermatologist asks for below. Your consultation then goes back to the "
-                        "dermatologist, ahead of new ones. {when}",
-    "reviewed": "Read the conclusion and its next steps below, and download it for your doctor. Nothing more is "
-                "needed from you here.",
-    "closed": "This consultation is finished: nothing more will happen to it. If your scalp changes or the "
-              "treatment does not help, start a new consultation or see your doctor.",
+    "submitted": N_("A dermatologist will open your consultation and write a conclusion, which you read here with "
+                 "your code. {when}"),
+    "in_review": N_("A dermatologist is reading your photos and answers now. The conclusion usually appears here "
+                 "soon; if more information is needed, a request will appear here instead."),
+    "awaiting_patient": N_("Send what the dermatologist asks for below. Your consultation then goes back to the "
+                        "dermatologist, ahead of new ones. {when}"),
+    "reviewed": N_("Read the conclusion and its next steps below, and download it for your doctor. Nothing more is "
+                "needed from you here."),
+    "closed": N_("This consultation is finished: nothing more will happen to it. If your scalp changes or the "
+              "treatment does not help, start a new consultation or see your doctor."),
 }
 
 
@@ -185,8 +212,9 @@ def what_next(status: str, turnaround: object | None) -> str:
     turnaround (``db.stats.Turnaround``: count, median, p90 of submit-to-review times), when there is one."""
     median, p90 = getattr(turnaround, "median", None), getattr(turnaround, "p90", None)
     if getattr(turnaround, "count", 0) and median is not None and p90 is not None:
-        when = (f"Over the last 30 days, half of the consultations here were reviewed within {span_text(median)} "
-                f"of being sent, and 9 in 10 within {span_text(p90)}.")
+        when = _("Over the last 30 days, half of the consultations here were reviewed within {median} of being "
+                 "sent, and 9 in 10 within {p90}.").format(median=format_duration(median), p90=format_duration(p90))
     else:
-        when = "We cannot yet say how long a review takes here; please check again in a day or two."
-    return "**What happens next:** " + WHAT_NEXT.get(status, "").format(when=when)
+        when = _("We cannot yet say how long a review takes here; please check again in a day or two.")
+    text = _(WHAT_NEXT[status]).format(when=when) if status in WHAT_NEXT else ""
+    return _("**What happens next:** {text}").format(text=text)

@@ -5,11 +5,11 @@ import hashlib
 
 import streamlit as st
 
+from clinic.consent import consent_for
 from clinic.photos import Photo, read_photo
-from clinic.submit import Submitted, submit_consultation
+from clinic.submit import MAX_PHOTOS, Submitted, submit_consultation
 from db.consultations import (
     AGE_BANDS,
-    CONSENT_TEXT,
     COURSES,
     DURATIONS,
     ITCH_LEVELS,
@@ -21,25 +21,38 @@ from db.consultations import (
     FollowUpOf,
 )
 from db.models import utcnow
+from i18n import N_, _, current_language
+from i18n.formats import long_date
 from scalp_model import settings as model_settings
 from scalp_model.errors import ScalpScopeError
 from pages import _draft as draft
 from pages import _report as report
 from pages import _resources as res
 from pages import _views as views
+from pages._wording import answer, quality_advice
 from security.text import plain
 from security.uploads import upload_problem
 
-MAX_PHOTOS = 3
 # The browser's picker offers these; the MIME types also stop Streamlit from re-checking the file *name* on
 # the server, where a crafted name (.svg, no extension) would end the page with an exception instead of a
 # message. What decides is the content: scalp_model.serving.preprocess.decode_image refuses anything but a photo.
 PHOTO_TYPES = ["jpg", "jpeg", "png", "heic", "heif", "webp",
                "image/jpeg", "image/png", "image/heic", "image/heif", "image/webp"]
-SOURCES = {"phone": "Phone or camera", "dermoscope": "Dermoscope"}
-PHOTO_ADVICE = ("**For a useful photo**\n- part the hair so the affected skin is visible\n"
-                "- use daylight or a bright room, no flash\n- hold steady and tap the screen to focus\n"
-                "- fill the frame with the scalp, one area per photo, no face")
+SOURCES = {"phone": N_("Phone or camera"), "dermoscope": N_("Dermoscope")}
+PHOTO_ADVICE = N_("**For a useful photo**\n- part the hair so the affected skin is visible\n"
+                  "- use daylight or a bright room, no flash\n- hold steady and tap the screen to focus\n"
+                  "- fill the frame with the scalp, one area per photo, no face")
+
+
+def upload_words(sizes: list[int]) -> str | None:
+    """``security.uploads.upload_problem`` for these sizes, in the patient's language (None: within limits)."""
+    max_bytes = model_settings.max_upload_bytes()
+    if not upload_problem(sizes, MAX_PHOTOS, max_bytes):
+        return None
+    if len(sizes) > MAX_PHOTOS:
+        return _("remove {count} photo(s): at most {most}").format(count=len(sizes) - MAX_PHOTOS, most=MAX_PHOTOS)
+    return _("remove {count} photo(s) larger than {mb} MB").format(
+        count=sum(size > max_bytes for size in sizes), mb=f"{max_bytes / 2**20:.3g}")
 
 
 def check_photos(photos: list[tuple[str, bytes, str]]) -> list[Photo | ScalpScopeError]:
@@ -48,7 +61,7 @@ def check_photos(photos: list[tuple[str, bytes, str]]) -> list[Photo | ScalpScop
     previous = st.session_state.get("nc_checked", {})
     keys = [f"{hashlib.sha256(data).hexdigest()}:{origin}" for _, data, origin in photos]
     checked = {}
-    for key, (_, data, origin) in zip(keys, photos):
+    for key, (_name, data, origin) in zip(keys, photos):
         if key not in previous:
             try:
                 previous[key] = read_photo(data, origin)
@@ -105,15 +118,15 @@ def problems_before_submit(consent: bool, sizes: list[int], usable: list) -> lis
     """What stops a submission, in words for the patient (``sizes``: from photo_sizes)."""
     problems = []
     if not consent:
-        problems.append("tick the consent box")
+        problems.append(_("tick the consent box"))
     if not sizes:
-        problems.append(f"add 1 to {MAX_PHOTOS} photos")
+        problems.append(_("add 1 to {most} photos").format(most=MAX_PHOTOS))
     else:
-        over = upload_problem(sizes, MAX_PHOTOS, model_settings.max_upload_bytes())
+        over = upload_words(sizes)
         if over:
             problems.append(over)
         elif len(usable) < len(sizes):
-            problems.append("remove the photos that cannot be read")
+            problems.append(_("remove the photos that cannot be read"))
     return problems
 
 
@@ -142,16 +155,17 @@ def submit_now() -> None:
     status = st.empty()
     with res.friendly_errors(stop=False):
         try:
-            bar = status.progress(0.0, text="Analysing your photos…")
+            bar = status.progress(0.0, text=_("Analysing your photos…"))
 
             def progress(done: int, total: int) -> None:
-                bar.progress(done / (total + 1), text=f"Analysing photo {done + 1} of {total}…" if done < total
-                             else "Saving your consultation…")
+                bar.progress(done / (total + 1), text=_("Analysing photo {number} of {total}…").format(
+                    number=done + 1, total=total) if done < total else _("Saving your consultation…"))
 
-            submitted = submit_consultation(history, usable, res.CONSENT_VERSION, database=res.get_database(),
+            consent = consent_for(current_language())  # the text this page showed, in the session's language
+            submitted = submit_consultation(history, usable, consent.version, database=res.get_database(),
                                             predictor=res.get_predictor(), is_demo=res.demo_mode(),
                                             submission=submission, progress=progress, follow_up_of=follow_up_of)
-            outbox["result"] = result_of(submitted, history, earlier, follow_up_of)  # no Streamlit call between
+            outbox["result"] = result_of(submitted, history, earlier, follow_up_of, consent.version)  # no Streamlit call between
         finally:
             outbox.pop(draft.SAVING, None)  # first: the next line is a Streamlit call, where a stopped run ends
             status.empty()
@@ -160,11 +174,13 @@ def submit_now() -> None:
 
 
 def result_of(submitted: Submitted, history: dict, earlier: dict | None = None,
-              follow_up_of: FollowUpOf | None = None) -> dict:
+              follow_up_of: FollowUpOf | None = None, consent_version: str | None = None) -> dict:
     """What show_results shows of a stored consultation (plain Python: no Streamlit call); ``earlier``: the
-    follow-up's earlier consultation ({"code", "since"}), with the patient's course in ``follow_up_of``."""
+    follow-up's earlier consultation ({"code", "since"}), with the patient's course in ``follow_up_of``.
+    The PDF's words are in the session's language at the time of the submission."""
     created, code = utcnow(), submitted.code
-    since = f"{earlier['since']:%d %B %Y}" if earlier and earlier.get("since") else None
+    language = current_language()
+    since = long_date(earlier["since"]) if earlier and earlier.get("since") else None
     course = follow_up_of.course if follow_up_of is not None else None
     return {
         "code": code, "analyses": list(submitted.analyses), "pdf_name": report.summary_filename(created),
@@ -172,14 +188,15 @@ def result_of(submitted: Submitted, history: dict, earlier: dict | None = None,
         # Built once, by show_results right after the code is on screen (before the estimates).
         "make_pdf": functools.partial(
             report.summary_pdf, created=created, access_code=code, model_version=submitted.model_version,
-            consent_version=res.CONSENT_VERSION,
-            history={"Age": history["age_band"], "Sex": history["sex"], "Duration": history["duration"],
-                     "Itch": history["itch"], "Scalp site": history["scalp_site"],
-                     "Treatments tried": history["previous_treatment"],
-                     "Photos taken with": SOURCES[history["image_source"]],
-                     "In your words": history.get("free_text"),
-                     "Follow-up of": f"your consultation of {since}" if since else None,
-                     "Since then": views.COURSE_PATIENT.get(course or "")},
+            consent_version=consent_version or consent_for(language).version, language=language,
+            history={_("Age"): answer(history["age_band"]), _("Sex"): answer(history["sex"]),
+                     _("Duration"): answer(history["duration"]), _("Itch"): answer(history["itch"]),
+                     _("Scalp site"): answer(history["scalp_site"]),
+                     _("Treatments tried"): history["previous_treatment"],
+                     _("Photos taken with"): _(SOURCES[history["image_source"]]),
+                     _("In your words"): history.get("free_text"),
+                     _("Follow-up of"): _("your consultation of {date}").format(date=since) if since else None,
+                     _("Since then"): views.course_patient(course)},
             photos=[report.PhotoSummary(image.data, image.overlay_png, analysis.prediction.p_psoriasis,
                                         views.verdict(analysis.prediction)[1], analysis.prediction.out_of_scope)
                     for image, analysis in zip(submitted.images, submitted.analyses)]),
@@ -199,42 +216,42 @@ def pdf_of(result: dict) -> bytes | None:
 
 
 def show_results(result: dict) -> None:
-    st.success("Your consultation has been sent to a dermatologist.", icon=":material/check_circle:")
-    st.markdown("**Your access code.** Copy it or download the PDF **now**: this page keeps it only while "
-                "this browser stays open, for a short while. You need it under *My consultation* to read the "
-                "dermatologist's conclusion.")
+    st.success(_("Your consultation has been sent to a dermatologist."), icon=":material/check_circle:")
+    st.markdown(_("**Your access code.** Copy it or download the PDF **now**: this page keeps it only while "
+                  "this browser stays open, for a short while. You need it under *My consultation* to read the "
+                  "dermatologist's conclusion."))
     views.show_access_code(result["code"])
     if result.get("follow_up"):
-        st.info("This is a follow-up" + (f" of your consultation of {result['follow_up_since']}" if
-                                         result.get("follow_up_since") else "")
-                + ": the dermatologist sees your earlier photos and conclusion beside the new ones. This new code "
-                "shows this follow-up and the earlier consultations; your earlier code keeps working and shows "
-                "the earlier consultation only. Keep both.", icon=":material/history:")
+        st.info((_("This is a follow-up of your consultation of {date}").format(date=result["follow_up_since"])
+                 if result.get("follow_up_since") else _("This is a follow-up"))
+                + _(": the dermatologist sees your earlier photos and conclusion beside the new ones. This new code "
+                    "shows this follow-up and the earlier consultations; your earlier code keeps working and shows "
+                    "the earlier consultation only. Keep both."), icon=":material/history:")
     # The code in a PDF next, before anything else on this page could fail (its first line is the code).
     pdf = pdf_of(result)
     if pdf:
-        st.download_button("Download PDF summary", data=pdf, file_name=result["pdf_name"],
+        st.download_button(_("Download PDF summary"), data=pdf, file_name=result["pdf_name"],
                            mime="application/pdf", key="nc_pdf", on_click="ignore", icon=":material/download:")
     else:
-        st.warning("The PDF summary could not be made. Please copy the access code above.",
+        st.warning(_("The PDF summary could not be made. Please copy the access code above."),
                    icon=":material/warning:")
     for index, analysis in enumerate(result["analyses"]):
-        st.subheader(f"Photo {index + 1}")
+        st.subheader(_("Photo {number}").format(number=index + 1))
         views.show_estimate(analysis.prediction)  # the warning instead of a bar for an out-of-scope photo
         photo_column, map_column = st.columns(2)
-        photo_column.image(analysis.decoded.image, caption="Your photo", width="stretch")
+        photo_column.image(analysis.decoded.image, caption=_("Your photo"), width="stretch")
         with map_column:
             overlay = st.empty()  # drawn after the slider below it has its value
-            opacity = st.slider("Map opacity", 0, 100, 45, step=5, format="%d%%", key=f"nc_opacity_{index}")
-            overlay.image(analysis.overlay_png(image_weight=1 - opacity / 100), caption=views.MAP_CAPTION,
+            opacity = st.slider(_("Map opacity"), 0, 100, 45, step=5, format="%d%%", key=f"nc_opacity_{index}")
+            overlay.image(analysis.overlay_png(image_weight=1 - opacity / 100), caption=_(views.MAP_CAPTION),
                           width="stretch")
-    if st.button("Start a new consultation", key="nc_restart", icon=":material/restart_alt:"):
+    if st.button(_("Start a new consultation"), key="nc_restart", icon=":material/restart_alt:"):
         draft.start_over()  # the form's widgets were not drawn meanwhile: they start empty
         st.rerun()
     result["seen"] = True  # the whole results page was drawn: other pages stop pointing to it
 
 
-st.title("New consultation")
+st.title(_("New consultation"))
 res.require_browser_cookie()  # the result and its access code stay with this browser alone
 restored = draft.keep_or_restore()  # first: what was entered survives opening another page
 if st.session_state.get("nc_submit") and not draft.has_result():
@@ -247,45 +264,53 @@ if stored is not None:
 earlier = draft.follow_up()
 if earlier is not None:
     with st.container(border=True, key="nc_follow_up_box"):
-        st.markdown("**A follow-up**" + (f" of your consultation of {earlier['since']:%d %B %Y}" if earlier.get("since")
-                                         else "") + ". The dermatologist sees your earlier photos and conclusion "
-                    "beside the new ones. You get a new access code for it; your earlier code keeps working.")
-        st.radio("Since then, your scalp is", COURSES, format_func=views.COURSE_PATIENT.get, index=None,
-                 horizontal=True, key="nc_course", help="Optional: the dermatologist judges it too.")
-        st.button("Make it a separate new consultation instead", key="nc_not_follow_up", on_click=draft.drop_follow_up,
+        st.markdown((_("**A follow-up** of your consultation of {date}.").format(date=long_date(earlier["since"]))
+                     if earlier.get("since") else _("**A follow-up**."))
+                    + " " + _("The dermatologist sees your earlier photos and conclusion beside the new ones. You "
+                              "get a new access code for it; your earlier code keeps working."))
+        st.radio(_("Since then, your scalp is"), COURSES, format_func=views.course_patient, index=None,
+                 horizontal=True, key="nc_course", help=_("Optional: the dermatologist judges it too."))
+        st.button(_("Make it a separate new consultation instead"), key="nc_not_follow_up", on_click=draft.drop_follow_up,
                   icon=":material/close:")
 
 with st.container(border=True):
-    st.markdown("**Before you start**\n\n" + CONSENT_TEXT)
-    consent = st.checkbox(f"I have read this and agree (consent version {res.CONSENT_VERSION}).", key="nc_consent")
+    shown_consent = consent_for(current_language())
+    st.markdown(_("**Before you start**") + "\n\n" + shown_consent.text)
+    consent = st.checkbox(_("I have read this and agree (consent version {version}).").format(
+        version=shown_consent.version), key="nc_consent")
 
-st.subheader("1. About your scalp")
+st.subheader(_("1. About your scalp"))
 left, right = st.columns(2)
-left.selectbox("Age", AGE_BANDS, index=None, key="nc_age")
-right.selectbox("Sex", SEXES, index=None, key="nc_sex")
-left.selectbox("How long have you had it?", DURATIONS, index=None, key="nc_duration")
-right.selectbox("Itch", ITCH_LEVELS, index=None, key="nc_itch")
-st.multiselect("Where on the scalp?", SCALP_SITES, key="nc_sites")
-st.text_input("Treatments tried so far (shampoos, lotions…)", max_chars=MAX_TREATMENT, key="nc_treatment")
-st.radio("Photos taken with", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="nc_source")
-st.text_area("Anything else the dermatologist should know?", max_chars=MAX_FREE_TEXT, key="nc_text")
+left.selectbox(_("Age"), AGE_BANDS, format_func=answer, index=None, key="nc_age", placeholder=_("Choose an option"))
+right.selectbox(_("Sex"), SEXES, format_func=answer, index=None, key="nc_sex", placeholder=_("Choose an option"))
+left.selectbox(_("How long have you had it?"), DURATIONS, format_func=answer, index=None, key="nc_duration",
+               placeholder=_("Choose an option"))
+right.selectbox(_("Itch"), ITCH_LEVELS, format_func=answer, index=None, key="nc_itch",
+                placeholder=_("Choose an option"))
+st.multiselect(_("Where on the scalp?"), SCALP_SITES, format_func=answer, key="nc_sites",
+               placeholder=_("Choose options"))
+st.text_input(_("Treatments tried so far (shampoos, lotions…)"), max_chars=MAX_TREATMENT, key="nc_treatment")
+st.radio(_("Photos taken with"), list(SOURCES), format_func=lambda source: _(SOURCES[source]), horizontal=True,
+         key="nc_source")
+st.text_area(_("Anything else the dermatologist should know?"), max_chars=MAX_FREE_TEXT, key="nc_text")
 
-st.subheader("2. Photos")
-st.info(PHOTO_ADVICE, icon=":material/photo_camera:")
-st.file_uploader(f"Choose 1–{MAX_PHOTOS} photos", type=PHOTO_TYPES, accept_multiple_files=True, key="nc_files")
-if st.toggle("Take a photo with this device's camera", key="nc_use_camera"):
-    st.camera_input("Photo of the affected area", key="nc_camera")
+st.subheader(_("2. Photos"))
+st.info(_(PHOTO_ADVICE), icon=":material/photo_camera:")
+st.file_uploader(_("Choose 1–{most} photos").format(most=MAX_PHOTOS), type=PHOTO_TYPES, accept_multiple_files=True,
+                 key="nc_files")
+if st.toggle(_("Take a photo with this device's camera"), key="nc_use_camera"):
+    st.camera_input(_("Photo of the affected area"), key="nc_camera")
 
 n_kept = len(draft.kept())
 if restored:
-    st.info("Your answers and photos from before you left this page are kept.", icon=":material/restore:")
+    st.info(_("Your answers and photos from before you left this page are kept."), icon=":material/restore:")
 photos = photos_from_state()
 checked = check_photos(photos)
-for index, ((name, _, _), result) in enumerate(zip(photos, checked)):
+for index, ((name, _data, _origin), result) in enumerate(zip(photos, checked)):
     with st.container(border=True):
         if index < n_kept:  # added before the patient left the page: the uploader cannot show it again
-            st.button("Remove", key=f"nc_remove_{index}", on_click=draft.remove_kept, args=(index,),
-                      icon=":material/delete:", help="Kept from before you left this page")
+            st.button(_("Remove"), key=f"nc_remove_{index}", on_click=draft.remove_kept, args=(index,),
+                      icon=":material/delete:", help=_("Kept from before you left this page"))
         if isinstance(result, ScalpScopeError):
             st.markdown(f"**{plain(name)}**")
             res.show_error(result)
@@ -295,15 +320,15 @@ for index, ((name, _, _), result) in enumerate(zip(photos, checked)):
         thumbnail.image(decoded.image, width=160)
         feedback.markdown(f"**{plain(name)}** · {decoded.original_size[0]}×{decoded.original_size[1]} px")
         if quality.ok:
-            feedback.success("Sharp and well lit.", icon=":material/check:")
+            feedback.success(_("Sharp and well lit."), icon=":material/check:")
         else:
-            feedback.warning("  \n".join(quality.advice), icon=":material/tips_and_updates:")
+            feedback.warning("  \n".join(quality_advice(quality.issues)), icon=":material/tips_and_updates:")
 
 sizes = photo_sizes()
 if not photos and sizes:  # over the limits: refused before anything was decoded
-    st.error(f"{upload_problem(sizes, MAX_PHOTOS, model_settings.max_upload_bytes()).capitalize()}. "
-             "The photos are checked once that is done.", icon=":material/photo_library:")
+    st.error(_("{problem}. The photos are checked once that is done.").format(
+        problem=(upload_words(sizes) or "").capitalize()), icon=":material/photo_library:")
 problems = problems_before_submit(consent, sizes, usable_photos(photos, checked))
 if problems:
-    st.caption("To submit: " + "; ".join(problems) + ".")
-st.button("Submit for review", type="primary", disabled=bool(problems), key="nc_submit")
+    st.caption(_("To submit: {problems}.").format(problems=_("; ").join(problems)))
+st.button(_("Submit for review"), type="primary", disabled=bool(problems), key="nc_submit")

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from db.errors import ValidationError
 from db.models import Course, Status
+from i18n import N_
 
 MIME_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 MAX_IMAGES = 3  # photos in one submission or one answer to a request; the page offers the same
@@ -29,9 +30,10 @@ SCALP_SITE_SEPARATOR = ", "
 COURSES = tuple(c.value for c in Course)  # better, same, worse: a follow-up's course since the earlier one
 OPEN_STATUSES = (Status.SUBMITTED, Status.IN_REVIEW)
 # The consent a patient accepts, shown by the New consultation page and stored by version with every
-# consultation; change the version whenever the text changes.
+# consultation; change the version whenever the text changes (a translation too: clinic.consent stores the
+# version with the language, e.g. 2026-11-zh_CN, and pins each text).
 CONSENT_VERSION = "2026-11"
-CONSENT_TEXT = (
+CONSENT_TEXT = N_(
     "- Your answers and photos are sent to the ScalpScope dermatology service and stored securely. "
     "Location and camera data are removed from the photos before storage.\n"
     "- A computer model gives an estimate right away. It is **not a diagnosis**; a dermatologist reviews "

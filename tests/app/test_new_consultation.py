@@ -107,7 +107,8 @@ def test_submit_stores_sanitised_photos_and_shows_results_once(at, fake_predicto
         consultation = session.scalar(select(Consultation))
         assert (consultation.age_band, consultation.scalp_site) == ("40–64", "top, back")
         assert consultation.free_text == "Itches after washing."
-        assert consultation.consent_version == "2026-11" and not consultation.is_demo
+        # The consent version names the language the patient read it in (issue 21).
+        assert consultation.consent_version == "2026-11-en" and not consultation.is_demo
         images = list(session.scalars(select(ConsultImage).order_by(ConsultImage.position)))
         stored = Image.open(io.BytesIO(images[0].data))
         assert stored.format == "JPEG" and not stored.getexif() and b"SpyCam" not in images[0].data
