@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fpdf import FPDF
+from fpdf.enums import WrapMode
 from PIL import Image
 
 from config import app as app_settings
@@ -71,7 +72,7 @@ def unicode_font() -> Path | None:
 class _Document:
     """An A4 fpdf2 document writing with the core fonts or the embedded Unicode font."""
 
-    def __init__(self, title: str, embed: bool) -> None:
+    def __init__(self, title: str, embed: bool, language: str = DEFAULT) -> None:
         self.pdf = pdf = FPDF(format="A4")
         pdf.set_title(title)
         pdf.set_creator("ScalpScope")
@@ -87,13 +88,16 @@ class _Document:
             pdf.add_font(f"{UNICODE}-mono", "", str(font), collection_font_number=1 if font.suffix == ".ttc" else 0)
         pdf.add_page()
         self.width = pdf.w - pdf.l_margin - pdf.r_margin
+        # Chinese has no spaces between words: lines break between any two characters (a short Latin word
+        # such as ScalpScope would otherwise stand alone on a line before a long Chinese run).
+        self.wrap = WrapMode.CHAR if language.startswith("zh") else WrapMode.WORD
 
     def text(self, value: str) -> str:
         return value.replace("**", "") if self.unicode else _latin1(value)
 
     def line(self, text: str, size: int = 10, style: str = "", height: float = 5.5) -> None:
         self.pdf.set_font(UNICODE if self.unicode else "Helvetica", style, size)
-        self.pdf.multi_cell(self.width, height, self.text(text), new_x="LMARGIN", new_y="NEXT")
+        self.pdf.multi_cell(self.width, height, self.text(text), new_x="LMARGIN", new_y="NEXT", wrapmode=self.wrap)
 
     def code(self, text: str) -> None:
         """The access code in a box, monospaced."""
@@ -126,7 +130,7 @@ def summary_pdf(*, created: datetime, access_code: str, history: Mapping[str, st
     photos' messages come already in that language."""
     language = language or current_language()
     texts = [*history.keys(), *history.values(), *(photo.message for photo in photos)]
-    doc = _Document(gettext("ScalpScope consultation summary", language), _needs_unicode(language, *texts))
+    doc = _Document(gettext("ScalpScope consultation summary", language), _needs_unicode(language, *texts), language)
     doc.code(gettext("Access code: {code}", language).format(code=access_code))
     doc.line(gettext(KEEP_PRIVATE, language), 9)
     doc.pdf.ln(3)
@@ -154,8 +158,9 @@ def summary_pdf(*, created: datetime, access_code: str, history: Mapping[str, st
         pdf.set_y(top + height + 3)
         if not photo.out_of_scope:
             doc.line(gettext("Computer estimate: psoriasis {pso}, seborrheic dermatitis {seb} (model {model}).",
-                             language).format(pso=about_percent(photo.p_psoriasis),
-                                              seb=about_percent(1 - photo.p_psoriasis), model=model_version), 10, "B")
+                             language).format(pso=about_percent(photo.p_psoriasis, language),
+                                              seb=about_percent(1 - photo.p_psoriasis, language),
+                                              model=model_version), 10, "B")
         doc.line(photo.message, 9)
         if photo.overlay_png:
             doc.line(gettext("Right: the areas that weighed most in the estimate (not a map of the disease).",
@@ -176,7 +181,7 @@ def conclusion_pdf(*, diagnosis_label: str, diagnosis: str, notes: str | None, r
     they were written."""
     language = language or current_language()
     doc = _Document(gettext("ScalpScope - the dermatologist's conclusion", language),
-                    _needs_unicode(language, diagnosis_label, notes, free_text))
+                    _needs_unicode(language, diagnosis_label, notes, free_text), language)
     doc.line(gettext("ScalpScope - the dermatologist's conclusion", language), 16, "B", 9)
     if submitted_at is not None:
         doc.line(gettext("Photos sent {date}.", language).format(date=long_date(submitted_at, language)))

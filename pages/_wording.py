@@ -5,22 +5,23 @@ language of the session that shows them.
 """
 from __future__ import annotations
 
-from i18n import N_, _
+from i18n import N_, _, gettext
 from i18n.formats import joined, number
 
 
-def about_percent(p: float) -> str:
-    """A probability (0..1) as a share without false precision: to the nearest 5 %, "under 5%" / "over 95%".
+def about_percent(p: float, language: str | None = None) -> str:
+    """A probability (0..1) as a share without false precision: to the nearest 5 %, "under 5%" / "over 95%",
+    in ``language`` (default: the session's).
 
     The demonstration model learnt from a few hundred photos: a figure such as 31% claims a precision it
     does not have; "about 30%" does not.
     """
     rounded = int(min(max(p, 0.0), 1.0) * 20 + 0.5) * 5
     if rounded < 5:
-        return _("under {percent}%").format(percent=number(5))
+        return gettext("under {percent}%", language).format(percent=number(5, language=language))
     if rounded > 95:
-        return _("over {percent}%").format(percent=number(95))
-    return _("about {percent}%").format(percent=number(rounded))
+        return gettext("over {percent}%", language).format(percent=number(95, language=language))
+    return gettext("about {percent}%", language).format(percent=number(rounded, language=language))
 
 
 def threshold_percent(threshold: float) -> str:
