@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -66,10 +67,22 @@ def _inputs(views: np.ndarray, size: int, mean: torch.Tensor, std: torch.Tensor,
     return (x - mean) / std
 
 
-def distill(args: argparse.Namespace) -> int:
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+@dataclass
+class Views:
+    """The cached views and the teacher's outputs for them, split into training and held-out views."""
+
+    views: np.ndarray  # (n, side, side, 3) uint8
+    targets: np.ndarray  # the teacher's standardised pooled features
+    logits: np.ndarray  # the teacher's ImageNet logits
+    task: np.ndarray | None  # the teacher probe's scalp-disease logit, when --task-weight > 0
+    held: np.ndarray
+    train_idx: np.ndarray
+    mean: torch.Tensor = field(default_factory=lambda: torch.tensor(ModelMeta().mean).view(1, 3, 1, 1))
+    std: torch.Tensor = field(default_factory=lambda: torch.tensor(ModelMeta().std).view(1, 3, 1, 1))
+
+
+def load_views(args: argparse.Namespace, rng: np.random.Generator) -> Views:
+    """Read ``args.cache``, standardise the teacher's features, and hold out 5 % of the views (at least 64)."""
     data = np.load(args.cache)
     views, feats, logits = data["views"], data["features"].astype(np.float32), data["logits"].astype(np.float32)
     mu, sd = feats.mean(0), feats.std(0) + 1e-3
@@ -80,81 +93,129 @@ def distill(args: argparse.Namespace) -> int:
     n = len(views)
     order = rng.permutation(n)
     held = order[: max(64, n // 20)]
-    train_idx = order[len(held):]
-    meta = ModelMeta()
-    mean = torch.tensor(meta.mean).view(1, 3, 1, 1)
-    std = torch.tensor(meta.std).view(1, 3, 1, 1)
-    model = Student(feats.shape[1], logits.shape[1])
+    return Views(views, targets, logits, task, held, order[len(held):])
+
+
+def build_student(args: argparse.Namespace, data: Views) -> Student:
+    """A fresh student, or (``--init``) one whose GoogLeNet continues an earlier distillation."""
+    model = Student(data.targets.shape[1], data.logits.shape[1])
     if args.init:  # continue from an earlier distillation (the small heads are re-learnt quickly)
         state = torch.load(args.init, map_location="cpu", weights_only=True)
         state.pop("__transform_input__", None)
         missing = model.net.backbone.load_state_dict(state, strict=False).missing_keys
         if [k for k in missing if not k.startswith("fc.")]:
             raise SystemExit(f"--init {args.init}: not a GoogLeNet state dict written by this script")
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    steps_per_epoch = len(train_idx) // args.batch_size
-    max_steps = args.epochs * steps_per_epoch
-    total_steps, step, t_start = max_steps, 0, time.time()
-    log = []
+    return model
 
-    def lr_at(s: int) -> float:
-        warm = args.warmup
+
+class Schedule:
+    """Linear warm-up then cosine decay over ``total`` steps; with ``--minutes``, ``total`` is refitted to the
+    wall-clock budget as the run goes (the CPU may be shared and its speed vary)."""
+
+    def __init__(self, args: argparse.Namespace, steps_per_epoch: int, full_side: int) -> None:
+        self.args, self.steps_per_epoch, self.full_side = args, steps_per_epoch, full_side
+        self.max_steps = self.total = args.epochs * steps_per_epoch
+        self.t_start = time.time()
+        self.mark = (time.time(), 0)
+
+    def lr(self, s: int) -> float:
+        args, warm = self.args, self.args.warmup
         if s < warm:
             return args.lr * (s + 1) / warm
-        return args.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, (s - warm) / max(1, total_steps - warm))))
+        return args.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, (s - warm) / max(1, self.total - warm))))
 
-    def evaluate(size: int) -> float:
-        model.eval()
-        with torch.no_grad():
-            pred = torch.cat([model(_inputs(views[held[i:i + 64]], size, mean, std, None))[0]
-                              for i in range(0, len(held), 64)]).numpy()
-        model.train()
-        return float(1 - ((pred - targets[held]) ** 2).sum() / ((targets[held] - targets[held].mean(0)) ** 2).sum())
+    def size(self, step: int) -> int:
+        """``--size`` for most of the schedule, the views' full side for the last ``--final-share``."""
+        return self.args.size if step < (1 - self.args.final_share) * self.total else self.full_side
 
+    def refit(self, step: int, size: int) -> None:
+        """Every 25 steps: the remaining steps that fit the budget at the speed measured since the last refit."""
+        args = self.args
+        if not (args.minutes and step % 25 == 5 and step > 5):
+            return
+        now = time.time()
+        if step > 30:
+            per_step = (now - self.mark[0]) / (step - self.mark[1])
+            big = (self.full_side / args.size) ** 2
+            left = max(0.0, args.minutes * 60 - (now - self.t_start))
+            small_cost = per_step / (big if size != args.size else 1.0)
+            # remaining steps n with a final share at full size: n*(1-f)*c + n*f*c*big = left
+            n_left = int(left / (small_cost * ((1 - args.final_share) + args.final_share * big)))
+            self.total = max(step + 1, min(self.max_steps, step + n_left))
+            print(f"{per_step:.2f}s/step: schedule now {self.total} steps "
+                  f"({self.total / self.steps_per_epoch:.1f} epochs)", flush=True)
+        self.mark = (now, step)
+
+
+def held_out_r2(model: Student, data: Views, size: int) -> float:
+    """R² of the student's projected features against the teacher's on the held-out views, seen at ``size``."""
+    held, targets = data.held, data.targets
+    model.eval()
+    with torch.no_grad():
+        pred = torch.cat([model(_inputs(data.views[held[i:i + 64]], size, data.mean, data.std, None))[0]
+                          for i in range(0, len(held), 64)]).numpy()
     model.train()
-    epoch = 0
-    mark = (time.time(), 0)
-    while step < total_steps:
-        perm = rng.permutation(train_idx)
-        for b in range(steps_per_epoch):
-            if step >= total_steps:
-                break
-            idx = np.sort(perm[b * args.batch_size:(b + 1) * args.batch_size])
-            size = args.size if step < (1 - args.final_share) * total_steps else views.shape[1]
-            x = _inputs(views[idx], size, mean, std, torch.from_numpy(rng.random(len(idx)) < 0.5))
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step)
-            f_pred, l_pred, a_pred = model(x)
-            loss_f = F.mse_loss(f_pred, torch.from_numpy(targets[idx]))
-            loss_task = F.mse_loss(a_pred, torch.from_numpy(task[idx])) if task is not None else torch.zeros(())
-            t = args.kd_temperature
-            loss_kd = F.kl_div(F.log_softmax(l_pred / t, 1), F.softmax(torch.from_numpy(logits[idx]) / t, 1),
-                               reduction="batchmean") * t * t
-            loss = loss_f + args.kd_weight * loss_kd + args.task_weight * loss_task
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            if args.minutes and step % 25 == 5 and step > 5:
-                # Refit the schedule to the wall-clock budget (the CPU may be shared and its speed vary).
-                now = time.time()
-                if step > 30:
-                    per_step = (now - mark[0]) / (step - mark[1])
-                    big = (views.shape[1] / args.size) ** 2
-                    left = max(0.0, args.minutes * 60 - (now - t_start))
-                    small_cost = per_step / (big if size != args.size else 1.0)
-                    # remaining steps n with a final share at full size: n*(1-f)*c + n*f*c*big = left
-                    n_left = int(left / (small_cost * ((1 - args.final_share) + args.final_share * big)))
-                    total_steps = max(step + 1, min(max_steps, step + n_left))
-                    print(f"{per_step:.2f}s/step: schedule now {total_steps} steps "
-                          f"({total_steps / steps_per_epoch:.1f} epochs)", flush=True)
-                mark = (now, step)
-            if step % 50 == 0:
-                print(f"step {step}/{total_steps} loss {loss.item():.4f} (feat {loss_f.item():.4f}, "
-                      f"kd {loss_kd.item():.4f}, task {loss_task.item():.4f}) {time.time() - t_start:.0f}s", flush=True)
+    return float(1 - ((pred - targets[held]) ** 2).sum() / ((targets[held] - targets[held].mean(0)) ** 2).sum())
+
+
+def train_step(model: Student, opt: torch.optim.Optimizer, data: Views, idx: np.ndarray, x: torch.Tensor,
+               lr: float, args: argparse.Namespace) -> dict[str, torch.Tensor]:
+    """One optimiser step on the views ``idx`` (model input ``x``); the loss and its three parts."""
+    for g in opt.param_groups:
+        g["lr"] = lr
+    f_pred, l_pred, a_pred = model(x)
+    loss_f = F.mse_loss(f_pred, torch.from_numpy(data.targets[idx]))
+    loss_task = F.mse_loss(a_pred, torch.from_numpy(data.task[idx])) if data.task is not None else torch.zeros(())
+    t = args.kd_temperature
+    loss_kd = F.kl_div(F.log_softmax(l_pred / t, 1), F.softmax(torch.from_numpy(data.logits[idx]) / t, 1),
+                       reduction="batchmean") * t * t
+    loss = loss_f + args.kd_weight * loss_kd + args.task_weight * loss_task
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return {"loss": loss, "feat": loss_f, "kd": loss_kd, "task": loss_task}
+
+
+def run_epoch(model: Student, opt: torch.optim.Optimizer, data: Views, schedule: Schedule, rng: np.random.Generator,
+              step: int, args: argparse.Namespace) -> tuple[int, int]:
+    """One pass over the training views in a new order (it stops early at the schedule's end); the step reached
+    and the input size last used."""
+    perm = rng.permutation(data.train_idx)
+    size = schedule.size(step)
+    for b in range(schedule.steps_per_epoch):
+        if step >= schedule.total:
+            break
+        idx = np.sort(perm[b * args.batch_size:(b + 1) * args.batch_size])
+        size = schedule.size(step)
+        x = _inputs(data.views[idx], size, data.mean, data.std, torch.from_numpy(rng.random(len(idx)) < 0.5))
+        parts = train_step(model, opt, data, idx, x, schedule.lr(step), args)
+        step += 1
+        schedule.refit(step, size)
+        if step % 50 == 0:
+            print(f"step {step}/{schedule.total} loss {parts['loss'].item():.4f} (feat {parts['feat'].item():.4f}, "
+                  f"kd {parts['kd'].item():.4f}, task {parts['task'].item():.4f}) "
+                  f"{time.time() - schedule.t_start:.0f}s", flush=True)
+    return step, size
+
+
+def distill(args: argparse.Namespace) -> int:
+    """Train the student on the cached views for ``--epochs`` (or ``--minutes``), saving after every epoch."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    data = load_views(args, rng)
+    model = build_student(args, data)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    schedule = Schedule(args, len(data.train_idx) // args.batch_size, data.views.shape[1])
+    log: list[dict] = []
+    model.train()
+    step, epoch = 0, 0
+    while step < schedule.total:
+        step, size = run_epoch(model, opt, data, schedule, rng, step, args)
         epoch += 1
-        r2 = evaluate(size)
-        log.append({"epoch": epoch, "step": step, "held_out_r2": round(r2, 4), "seconds": round(time.time() - t_start)})
+        r2 = held_out_r2(model, data, size)
+        log.append({"epoch": epoch, "step": step, "held_out_r2": round(r2, 4),
+                    "seconds": round(time.time() - schedule.t_start)})
         print(f"epoch {epoch}: held-out feature R² {r2:.3f}", flush=True)
         save(model, args, log)
     return 0
