@@ -23,6 +23,7 @@ import streamlit as st
 from clinic.accounts import single_sign_on
 from clinic.units import read, write
 from db.users import Clinician, authenticate, list_clinicians, record_sign_out
+from i18n import N_, _
 from pages import _resources as res
 from security import remembered
 from security.text import plain
@@ -126,27 +127,28 @@ def _sign_in_form() -> None:
     notice = st.session_state.pop(_NOTICE_KEY, None)
     if notice:
         st.info(notice, icon=":material/schedule:")
-    st.subheader("Clinician sign-in")
+    st.subheader(_("Clinician sign-in"))
     res.require_browser_cookie()  # a signed-in session is bound to this browser's cookie
-    st.caption("For dermatologists of the service. Patients: use **My consultation** with your access code.")
+    st.caption(_("For dermatologists of the service. Patients: use **My consultation** with your access code."))
     with res.friendly_errors(operator=True):
         has_accounts = bool(read(res.get_database(), list_clinicians))
     if not has_accounts:
-        st.info("No clinician account exists yet. An operator creates one on the server with "
-                "`python -m db create-user NAME` (the password is asked without echo).",
+        st.info(_("No clinician account exists yet. An operator creates one on the server with "
+                  "`python -m db create-user NAME` (the password is asked without echo)."),
                 icon=":material/person_add:")
     elif res.demo_mode():
-        st.info(f"Demo mode: sign in as **{res.DEMO_USERNAME}** with password **{res.DEMO_PASSWORD}**.",
+        st.info(_("Demo mode: sign in as **{username}** with password **{password}**.").format(
+            username=res.DEMO_USERNAME, password=res.DEMO_PASSWORD),
                 icon=":material/science:")
     if res.oidc_configured():
         _oidc_sign_in()
     with st.form("sign_in", clear_on_submit=False):  # the user name stays after a failed try
-        st.text_input("Username", key="sign_in_username", autocomplete="username")
-        st.text_input("Password", type="password", key="sign_in_password", autocomplete="current-password")
-        st.form_submit_button("Sign in", type="primary", on_click=_try_password)
+        st.text_input(_("Username"), key="sign_in_username", autocomplete="username")
+        st.text_input(_("Password"), type="password", key="sign_in_password", autocomplete="current-password")
+        st.form_submit_button(_("Sign in"), type="primary", on_click=_try_password)
     failure = st.session_state.pop(_FAILED_KEY, None)
     if isinstance(failure, str):
-        st.error(failure)
+        st.error(_(failure))
     elif failure is not None:
         res.show_error(failure, operator=True)
 
@@ -158,7 +160,7 @@ def _try_password() -> None:
     password = str(st.session_state.get("sign_in_password") or "")
     st.session_state["sign_in_password"] = ""
     if not username or not password:
-        st.session_state[_FAILED_KEY] = "Enter your username and password."
+        st.session_state[_FAILED_KEY] = N_("Enter your username and password.")  # translated where shown
         return
     try:
         clinician = write(res.get_database(), authenticate, username, password)
@@ -171,9 +173,9 @@ def _try_password() -> None:
 def _oidc_sign_in() -> None:
     """Single sign-on through ``st.login``; only drawn when ``[auth]`` is configured."""
     if not st.user.get("is_logged_in"):
-        st.button("Sign in with your organisation account", key="sign_in_oidc", on_click=st.login,
+        st.button(_("Sign in with your organisation account"), key="sign_in_oidc", on_click=st.login,
                   icon=":material/badge:")
-        st.caption("Or use a ScalpScope password:")
+        st.caption(_("Or use a ScalpScope password:"))
         return
     claim = res.OIDC_USERNAME_CLAIM.get()
     name = str(st.user.get(claim) or "")
@@ -182,6 +184,7 @@ def _oidc_sign_in() -> None:
     if clinician is not None:
         _start(clinician, "oidc")
         st.rerun()
-    st.error(f"Your organisation account ({plain(st.user.get('email') or name or 'unknown')}) is not linked to a "
-             f"ScalpScope clinician account. Ask an operator to create the account '{plain(name)}'.")
-    st.button("Sign out of the organisation account", key="sign_out_oidc", on_click=st.logout)
+    st.error(_("Your organisation account ({account}) is not linked to a ScalpScope clinician account. Ask an "
+               "operator to create the account '{name}'.").format(
+                   account=plain(st.user.get("email") or name or "unknown"), name=plain(name)))
+    st.button(_("Sign out of the organisation account"), key="sign_out_oidc", on_click=st.logout)

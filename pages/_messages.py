@@ -5,8 +5,11 @@ here, where it is shown: an exact message the catalog knows, else the sentence f
 from __future__ import annotations
 
 from db.errors import (
+    AccountLockedError,
+    ClientThrottledError,
     DatabaseBusyError,
     DatabaseError,
+    InvalidCredentialsError,
     NotFoundError,
     UnknownAccessCodeError,
     ValidationError,
@@ -18,9 +21,17 @@ UNKNOWN_CODE = N_("No consultation matches this access code. Check the code and 
 SETUP_PROBLEM = N_("ScalpScope cannot do this right now because of a problem on our side. Please try again later; "
                    "nothing you sent has been stored.")
 OPERATOR_DETAILS = N_("Details for the site operator")
+# db.errors' sign-in messages (tests/i18n checks they are the same English).
+SIGN_IN_FAILED = N_("Wrong username or password, or the account is locked after 5 failed attempts in a row "
+                    "(for 15 minutes). Try again later or ask an administrator.")
+THROTTLED = N_("Too many failed sign-ins from this network address. Wait 15 minutes and try again, or ask an "
+               "administrator.")
 # The sentence for each kind of error, most specific first (the exact English message is kept in the details).
 BY_KIND: tuple[tuple[type[BaseException], str], ...] = (
     (UnknownAccessCodeError, UNKNOWN_CODE),
+    (InvalidCredentialsError, SIGN_IN_FAILED),
+    (AccountLockedError, SIGN_IN_FAILED),
+    (ClientThrottledError, THROTTLED),
     (ImageTooLargeError, N_("This photo is too large to be processed. Send a smaller photo (a phone's normal "
                             "photo is fine).")),
     (TruncatedImageError, N_("This file ends before the picture does: it was cut short when it was saved or "

@@ -65,7 +65,8 @@ def open_menu_entry(page, title: str) -> None:
 
 def choose(page, label: str, option: str) -> None:
     """Pick ``option`` in the select box labelled ``label`` (typed into its search field, then Enter)."""
-    box = page.get_by_test_id("stSelectbox").filter(has_text=label)
+    # By its exact label: has_text matches within words ("Age" is in the sidebar's "Language" box too).
+    box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
     box.locator("input").click()
     page.keyboard.type(option)
     page.keyboard.press("Enter")

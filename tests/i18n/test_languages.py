@@ -73,3 +73,13 @@ def test_percentages_read_in_each_language(monkeypatch: pytest.MonkeyPatch) -> N
     assert about_percent(0.31) == "about 30%" and about_percent(0.01) == "under 5%"
     monkeypatch.setattr(i18n.session, "_provider", lambda: "zh_CN")
     assert about_percent(0.31) == "约30%" and about_percent(0.99) == "高于95%"
+
+
+def test_the_pages_words_for_errors_are_the_cores_english() -> None:
+    """pages/_messages.py translates the data layer's messages by their exact English: they must stay equal."""
+    from db.errors import AccountLockedError, ClientThrottledError, InvalidCredentialsError, UnknownAccessCodeError
+    from pages import _messages as messages
+
+    locked = AccountLockedError(datetime(2026, 12, 5, 12, 0))
+    assert str(InvalidCredentialsError()) == str(locked) == messages.SIGN_IN_FAILED
+    assert str(ClientThrottledError()) == messages.THROTTLED and str(UnknownAccessCodeError()) == messages.UNKNOWN_CODE
