@@ -13,6 +13,7 @@ from clinic import cases
 from clinic.cases import QueueFilter
 from db.consultations import progress_text
 from db.models import Status, utcnow
+from i18n import N_, _
 from pages import _auth as auth
 from pages import _figures as clinic_figures
 from pages import _resources as res
@@ -22,9 +23,11 @@ from pages import _views as views
 PAGE_SIZE = 25
 WAITS = {"any time": None, "1 hour": timedelta(hours=1), "4 hours": timedelta(hours=4),
          "1 day": timedelta(days=1), "3 days": timedelta(days=3)}
+WAIT_WORDS = {"any time": N_("any time"), "1 hour": N_("1 hour"), "4 hours": N_("4 hours"), "1 day": N_("1 day"),
+              "3 days": N_("3 days")}
 TURNAROUND_WINDOWS = {"last 7 days": 7, "last 30 days": 30, "all time": None}
 FINISHED = (Status.REVIEWED, Status.CLOSED)
-TRIAGE_HELP = ("Cases are listed by when they are due: submission + a target turnaround of 72 h, 48 h when the "
+TRIAGE_HELP = N_("Cases are listed by when they are due: submission + a target turnaround of 72 h, 48 h when the "
                "model is uncertain, 24 h for a photo out of scope or severe itch (db/triage.py).")
 
 
@@ -40,19 +43,22 @@ def open_review(public_id: str) -> None:
 
 
 clinician = auth.require_clinician()
-st.title("Review queue")
+st.title(_("Review queue"))
 now = utcnow()
 with res.friendly_errors(operator=True):
     counts = cases.queue_counts(res.get_database())
 for column, status in zip(st.columns(len(Status)), Status):
-    column.metric(views.STATUS_SHORT[status], counts[status])
+    column.metric(_(views.STATUS_SHORT[status]), counts[status])
 
 filters = st.columns([3, 1.4, 1.6, 1.6], vertical_alignment="bottom")
-statuses = filters[0].multiselect("Status", list(Status), default=[Status.SUBMITTED, Status.IN_REVIEW],
-                                  format_func=views.STATUS_SHORT.get, key="q_status", on_change=first_page)
-uncertain_only = filters[1].toggle("Uncertain only", key="q_uncertain", on_change=first_page)
-out_of_scope_only = filters[2].toggle("Out of scope only", key="q_out_of_scope", on_change=first_page)
-wait = filters[3].selectbox("Waiting at least", list(WAITS), key="q_wait", on_change=first_page)
+# Option words looked up once per run (a plain dict's get): Streamlit may format options outside the run.
+statuses = filters[0].multiselect(_("Status"), list(Status), default=[Status.SUBMITTED, Status.IN_REVIEW],
+                                  format_func={s: _(views.STATUS_SHORT[s]) for s in Status}.get, key="q_status",
+                                  on_change=first_page)
+uncertain_only = filters[1].toggle(_("Uncertain only"), key="q_uncertain", on_change=first_page)
+out_of_scope_only = filters[2].toggle(_("Out of scope only"), key="q_out_of_scope", on_change=first_page)
+wait = filters[3].selectbox(_("Waiting at least"), list(WAITS), key="q_wait", on_change=first_page,
+                            format_func={w: _(words) for w, words in WAIT_WORDS.items()}.get)
 
 cursors: list[str] = st.session_state.setdefault("queue_cursors", [])
 queue_filter = QueueFilter(tuple(statuses), uncertain_only, out_of_scope_only, WAITS[wait])
@@ -63,7 +69,7 @@ with res.friendly_errors(operator=True):
     # they were reviewed instead of a waiting time that keeps growing.
     rows = [{"#": len(cursors) * PAGE_SIZE + rank, "Why here": progress_text(c, now),
              "Waiting (days)": None if finished else round((now - c.created_at).total_seconds() / 86400, 2),
-             "Status": views.STATUS_SHORT[c.status], "Reviewed": c.reviewed_at if finished else None,
+             "Status": _(views.STATUS_SHORT[c.status]), "Reviewed": c.reviewed_at if finished else None,
              "Max P(psoriasis)": c.max_p_psoriasis, "Uncertain": c.any_uncertain,
              "Out of scope": c.any_out_of_scope, "Severe itch": c.itch == "severe",
              "Claimed by": c.claimed_by.username if c.claimed_by else "", "Photos from": c.image_source,
@@ -81,51 +87,52 @@ seen.audit_once(("queue", len(cursors) + 1, tuple(r["Consultation"] for r in row
 waiting = cases.waiting_ids(page.items)
 
 if not rows:
-    st.info("Nothing in the queue matches these filters.", icon=":material/inbox:")
+    st.info(_("Nothing in the queue matches these filters."), icon=":material/inbox:")
 else:
-    st.caption(TRIAGE_HELP)
+    st.caption(_(TRIAGE_HELP))
     table = st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="q_table", on_select="rerun",
                          selection_mode="single-row", column_config={
         "Max P(psoriasis)": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
         "Waiting (days)": st.column_config.NumberColumn(format="%.1f", help="Days since submission (open cases)"),
         "Reviewed": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
-        "Why here": st.column_config.TextColumn(width="large", help=TRIAGE_HELP),
+        "Why here": st.column_config.TextColumn(width="large", help=_(TRIAGE_HELP)),
     })
     if table.selection.rows:  # a click on a row opens it (positions in the rows as given, whatever the sort)
         open_review(rows[table.selection.rows[0]]["Consultation"])
-    st.caption("Click a row to open it, or choose it below (keyboard).")
+    st.caption(_("Click a row to open it, or choose it below (keyboard)."))
     pick, go, nxt = st.columns([3, 1, 1], vertical_alignment="bottom")
     labels = {r["Consultation"]: f"#{r['#']} · {r['Consultation']} · {r['Status']} · {r['Why here']}" for r in rows}
-    chosen = pick.selectbox("Consultation", list(labels), format_func=labels.get, key="q_pick")
-    if go.button("Open", key="q_open", icon=":material/open_in_new:", width="stretch"):
+    chosen = pick.selectbox(_("Consultation"), list(labels), format_func=labels.get, key="q_pick")
+    if go.button(_("Open"), key="q_open", icon=":material/open_in_new:", width="stretch"):
         open_review(chosen)
-    if nxt.button("Review next", type="primary", key="q_next", width="stretch", disabled=not waiting,
-                  help="The first waiting consultation in this list."):
+    if nxt.button(_("Review next"), type="primary", key="q_next", width="stretch", disabled=not waiting,
+                  help=_("The first waiting consultation in this list.")):
         open_review(waiting[0])
 paging = st.columns(6)
-if cursors and paging[0].button("First page", key="q_first"):
+if cursors and paging[0].button(_("First page"), key="q_first"):
     first_page()
     st.rerun()
-if page.next_cursor is not None and paging[1].button("Next page", key="q_more"):
+if page.next_cursor is not None and paging[1].button(_("Next page"), key="q_more"):
     cursors.append(page.next_cursor.encode())
     st.rerun()
 
-st.subheader("Find a consultation")
-query = st.text_input("Consultation id (or its first characters)", key="q_find", max_chars=32,
-                      placeholder="e.g. the id in a colleague's message")
+st.subheader(_("Find a consultation"))
+query = st.text_input(_("Consultation id (or its first characters)"), key="q_find", max_chars=32,
+                      placeholder=_("e.g. the id in a colleague's message"))
 if query.strip():
     with res.friendly_errors(operator=True, stop=False):
         found = cases.find_cases(res.get_database(), query)
         if not found:
-            st.info("No consultation has an id starting with that.", icon=":material/search_off:")
+            st.info(_("No consultation has an id starting with that."), icon=":material/search_off:")
         for match in found:
-            if st.button(f"Open {match.public_id} · {views.STATUS_SHORT[match.status]} · {progress_text(match, now)}",
+            if st.button(_("Open {id}").format(id=match.public_id)
+                         + f" · {_(views.STATUS_SHORT[match.status])} · {progress_text(match, now)}",
                          key=f"q_found_{match.public_id}", icon=":material/open_in_new:"):
                 open_review(match.public_id)
 
-st.subheader("Turnaround")
-st.caption("Time from submission to the dermatologist's review, by when consultations were submitted "
-           "(updated every minute).")
+st.subheader(_("Turnaround"))
+st.caption(_("Time from submission to the dermatologist's review, by when consultations were submitted "
+             "(updated every minute)."))
 with res.friendly_errors(operator=True):
     windows = {name: res.cached_turnaround(days) for name, days in TURNAROUND_WINDOWS.items()}
 chart = pd.DataFrame([{"window": name, "statistic": statistic, "hours": value.total_seconds() / 3600,
@@ -133,7 +140,7 @@ chart = pd.DataFrame([{"window": name, "statistic": statistic, "hours": value.to
                       for name, t in windows.items() if t.count
                       for statistic, value in (("median", t.median), ("90th percentile", t.p90))])
 if chart.empty:
-    st.caption("No consultation has been reviewed yet.")
+    st.caption(_("No consultation has been reviewed yet."))
 else:
     order = ["median", "90th percentile"]
     st.altair_chart(alt.Chart(chart).mark_bar().encode(
