@@ -40,6 +40,11 @@ ACTIONS = frozenset(
         "template.create",  # a management-note template (issue 19 item 3): id, shared; never its text
         "template.edit",
         "template.delete",
+        "model.register",  # the model registry (issue 20): model id, version, sha256
+        "model.activate",  # model id and version, the one it replaced, the admin's reason
+        "model.shadow",  # a candidate scored in shadow for new consultations, or no longer
+        "model.compare",  # two registered models compared on the reviewed consultations
+        "model.retrain",  # a retraining from the reviewed consultations started (or its result registered)
         "patient.lookup",
         "patient.earlier_view",  # a patient saw this consultation as an earlier one of their follow-up
         "user.create",

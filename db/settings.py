@@ -38,6 +38,19 @@ BUSY_TIMEOUT_MS = register(
     parsers.POSITIVE_INTEGER,
     "How long a SQLite write waits for another writer before DatabaseBusyError, in milliseconds.",
 )
+MODELS_DIR = register(
+    "SCALPSCOPE_MODELS_DIR",
+    None,
+    parsers.PATH,
+    "Folder of the registered models' checkpoints and cards (issue 20). Empty: models/ in SCALPSCOPE_DATA_DIR.",
+)
+MODEL_POLL_S = register(
+    "SCALPSCOPE_MODEL_POLL_S",
+    3.0,
+    parsers.POSITIVE_NUMBER,
+    "Seconds an app process keeps its answer to 'which model is active' before asking the database again; a "
+    "model activated by an admin serves new predictions in every process within this time.",
+)
 # For the test suite's throwaway PostgreSQL servers (db/testing_pg.py).
 PG_BIN = register(
     "SCALPSCOPE_PG_BIN",
@@ -47,7 +60,7 @@ PG_BIN = register(
     test_switch=True,
 )
 
-SETTINGS: tuple[Setting, ...] = (DATABASE_URL, DATA_DIR, CODE_PEPPER, BUSY_TIMEOUT_MS)
+SETTINGS: tuple[Setting, ...] = (DATABASE_URL, DATA_DIR, CODE_PEPPER, BUSY_TIMEOUT_MS, MODELS_DIR, MODEL_POLL_S)
 
 
 def default_database_url() -> str:
@@ -56,3 +69,9 @@ def default_database_url() -> str:
     if url:
         return url
     return f"sqlite:///{DATA_DIR.get().resolve() / 'scalpscope.db'}"
+
+
+def models_dir() -> Path:
+    """``SCALPSCOPE_MODELS_DIR``, else ``models`` in the data folder (not created here)."""
+    configured = MODELS_DIR.get()
+    return configured if configured is not None else DATA_DIR.get() / "models"

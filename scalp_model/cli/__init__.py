@@ -1,4 +1,4 @@
-"""``python -m scalp_model``: predict, info, bench, train, evaluate, quantize, crossval.
+"""``python -m scalp_model``: predict, info, bench, train, evaluate, quantize, crossval, register.
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``main(args) -> int``;
 this file only wires them together so that importing one command never loads the others.
@@ -19,6 +19,7 @@ COMMANDS = {
     "evaluate": ("scalp_model.cli.evaluate", "Evaluate a checkpoint on a labelled image folder."),
     "quantize": ("scalp_model.cli.quantize", "Calibrate int8 CPU inference and record what it changes."),
     "crossval": ("scalp_model.cli.crossval", "Group k-fold cross-validation of the shipped recipe (linear probe)."),
+    "register": ("scalp_model.cli.register", "Add a checkpoint and its model card to the model registry."),
 }
 
 
