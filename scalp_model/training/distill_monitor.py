@@ -24,7 +24,7 @@ class HeldBack:
 
     def __init__(self, images_uint8: torch.Tensor, teacher, targets: dict, teacher_size: int, policy: ViewPolicy,
                  seed: int = 12345) -> None:
-        from .patient_distill import targets_for
+        from .distill_run import targets_for
 
         gen = torch.Generator().manual_seed(seed)
         views = torch.cat([make_views(images_uint8[i:i + 64], teacher_size, policy, gen)
@@ -37,7 +37,7 @@ class HeldBack:
 
     @torch.no_grad()
     def measure(self, student, size: int) -> dict[str, float]:
-        from .patient_distill import standardise
+        from .distill_run import standardise
 
         was_training = student.training
         student.eval()
@@ -60,7 +60,7 @@ class HeldBack:
 def student_probe_cv(student, images_uint8: torch.Tensor, labels: np.ndarray, groups, sources,
                      sizes=(112, 224), seeds=(0, 1, 2)) -> dict[str, Any]:
     """CV AUC of a linear probe on the student's pooled features (whole photo + mirror, averaged) per size."""
-    from .patient_distill import standardise
+    from .distill_run import standardise
 
     was_training = student.training
     student.eval()
