@@ -55,7 +55,8 @@ def analyse(photos: Sequence[Photo], predictor: Predictor, progress: Progress | 
 def submit_consultation(history: PatientHistory | Mapping[str, Any], uploads: Sequence[Photo | Upload],
                         consent_version: str, *, database: Database, predictor: Predictor,
                         is_demo: bool = False, submission: Submission | None = None,
-                        progress: Progress | None = None, follow_up_of: FollowUpOf | None = None) -> Submitted:
+                        progress: Progress | None = None, follow_up_of: FollowUpOf | None = None,
+                        language: str | None = None) -> Submitted:
     """Read, analyse, store and audit one consultation; return what the patient sees once.
 
     ``uploads``: photos already read for the form's preview (:func:`clinic.photos.read_photo`, not decoded
@@ -64,6 +65,7 @@ def submit_consultation(history: PatientHistory | Mapping[str, Any], uploads: Se
     code) a repeated or interrupted submit returns the consultation already stored, with the same code.
     With ``follow_up_of`` (an earlier consultation's access code and the patient's course) it is stored as a
     follow-up of that consultation (issue 19), with its own new code; the earlier code keeps working.
+    ``language``: the patient's language, stored with the consultation (issue 21).
     Raises ``UnknownAccessCodeError`` for an earlier code that matches nothing; raises ``ScalpScopeError`` for an unreadable photo, ``db.errors.ValidationError`` for answers outside
     the form's lists, ``db.errors.DatabaseError`` subclasses when the database refuses.
     """
@@ -74,6 +76,6 @@ def submit_consultation(history: PatientHistory | Mapping[str, Any], uploads: Se
     with database.begin() as session:
         consultation, code = consultations.submit_consultation(
             session, history, consent_version, images, [a.prediction for a in analyses],
-            is_demo=is_demo, submission=submission, follow_up_of=follow_up_of)
+            is_demo=is_demo, submission=submission, follow_up_of=follow_up_of, language=language)
         public_id = consultation.public_id
     return Submitted(code, public_id, predictor.version, tuple(analyses), tuple(images))

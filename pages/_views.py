@@ -1,7 +1,9 @@
 """Small display pieces used by more than one page: names, the probability bar, the plain-language verdict."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import timedelta
+from typing import Any
 
 import streamlit as st
 
@@ -39,6 +41,13 @@ COURSE_PATIENT = {"better": N_("better"), "same": N_("about the same"), "worse":
 PSORIASIS_COLOUR, SEBDERM_COLOUR = "#b5475b", "#3f7fa6"
 MAP_CAPTION = N_("Warm colours show the areas that weighed most in the estimate. "
                  "They are not a map of the disease.")
+
+
+def words_for(values: Iterable[Any], describe: Callable[[Any], str]) -> Callable[[Any], str]:
+    """A widget's ``format_func`` with each option's words computed now, in this run's language (Streamlit may
+    format options outside the script run, where the session's language is not known); other values as text."""
+    words = {value: describe(value) for value in values}
+    return lambda value: words.get(value, str(value))
 
 
 def label(value: str | None) -> str:
@@ -127,7 +136,8 @@ def verdict(prediction: Estimate) -> tuple[str, str]:
                          "dermatologist. This is not a diagnosis: a dermatologist will review your photos."
                          ).format(estimate=estimate)
     return "info", _("{estimate}: the photo is closer to the **seborrheic dermatitis** photos the model learnt "
-                     "from. This is not a diagnosis: a dermatologist will review your photos.").format(estimate=estimate)
+                     "from. This is not a diagnosis: a dermatologist will review your photos."
+                     ).format(estimate=estimate)
 
 
 def show_verdict(kind: str, text: str) -> None:

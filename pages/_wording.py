@@ -83,6 +83,11 @@ def answer(value: str | None) -> str | None:
     return value
 
 
+def answers(values: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """Each stored answer of a list with its words in the session's language (a widget's format_func)."""
+    return {value: answer(value) or value for value in values}
+
+
 # scalp_model.serving.quality's advice per issue, as the patient reads it (the model core writes English for
 # its own reports and command lines; tests/i18n checks these stay the same English sentences).
 QUALITY_ADVICE = {

@@ -29,7 +29,7 @@ from pages import _draft as draft
 from pages import _report as report
 from pages import _resources as res
 from pages import _views as views
-from pages._wording import answer, quality_advice
+from pages._wording import answer, answers, quality_advice
 from security.text import plain
 from security.uploads import upload_problem
 
@@ -164,8 +164,10 @@ def submit_now() -> None:
             consent = consent_for(current_language())  # the text this page showed, in the session's language
             submitted = submit_consultation(history, usable, consent.version, database=res.get_database(),
                                             predictor=res.get_predictor(), is_demo=res.demo_mode(),
-                                            submission=submission, progress=progress, follow_up_of=follow_up_of)
-            outbox["result"] = result_of(submitted, history, earlier, follow_up_of, consent.version)  # no Streamlit call between
+                                            submission=submission, progress=progress, follow_up_of=follow_up_of,
+                                            language=current_language())
+            # No Streamlit call between the commit and this line.
+            outbox["result"] = result_of(submitted, history, earlier, follow_up_of, consent.version)
         finally:
             outbox.pop(draft.SAVING, None)  # first: the next line is a Streamlit call, where a stopped run ends
             status.empty()
@@ -268,9 +270,11 @@ if earlier is not None:
                      if earlier.get("since") else _("**A follow-up**."))
                     + " " + _("The dermatologist sees your earlier photos and conclusion beside the new ones. You "
                               "get a new access code for it; your earlier code keeps working."))
-        st.radio(_("Since then, your scalp is"), COURSES, format_func=views.course_patient, index=None,
+        st.radio(_("Since then, your scalp is"), COURSES, format_func={c: views.course_patient(c) for c in COURSES}.get,
+                 index=None,
                  horizontal=True, key="nc_course", help=_("Optional: the dermatologist judges it too."))
-        st.button(_("Make it a separate new consultation instead"), key="nc_not_follow_up", on_click=draft.drop_follow_up,
+        st.button(_("Make it a separate new consultation instead"), key="nc_not_follow_up",
+                  on_click=draft.drop_follow_up,
                   icon=":material/close:")
 
 with st.container(border=True):
@@ -281,17 +285,19 @@ with st.container(border=True):
 
 st.subheader(_("1. About your scalp"))
 left, right = st.columns(2)
-left.selectbox(_("Age"), AGE_BANDS, format_func=answer, index=None, key="nc_age", placeholder=_("Choose an option"))
-right.selectbox(_("Sex"), SEXES, format_func=answer, index=None, key="nc_sex", placeholder=_("Choose an option"))
-left.selectbox(_("How long have you had it?"), DURATIONS, format_func=answer, index=None, key="nc_duration",
-               placeholder=_("Choose an option"))
-right.selectbox(_("Itch"), ITCH_LEVELS, format_func=answer, index=None, key="nc_itch",
-                placeholder=_("Choose an option"))
-st.multiselect(_("Where on the scalp?"), SCALP_SITES, format_func=answer, key="nc_sites",
+# Each list's words are looked up once per run (a plain dict's get): Streamlit may format options outside it.
+choose = _("Choose an option")
+left.selectbox(_("Age"), AGE_BANDS, format_func=answers(AGE_BANDS).get, index=None, key="nc_age", placeholder=choose)
+right.selectbox(_("Sex"), SEXES, format_func=answers(SEXES).get, index=None, key="nc_sex", placeholder=choose)
+left.selectbox(_("How long have you had it?"), DURATIONS, format_func=answers(DURATIONS).get, index=None,
+               key="nc_duration", placeholder=choose)
+right.selectbox(_("Itch"), ITCH_LEVELS, format_func=answers(ITCH_LEVELS).get, index=None, key="nc_itch",
+                placeholder=choose)
+st.multiselect(_("Where on the scalp?"), SCALP_SITES, format_func=answers(SCALP_SITES).get, key="nc_sites",
                placeholder=_("Choose options"))
 st.text_input(_("Treatments tried so far (shampoos, lotions…)"), max_chars=MAX_TREATMENT, key="nc_treatment")
-st.radio(_("Photos taken with"), list(SOURCES), format_func=lambda source: _(SOURCES[source]), horizontal=True,
-         key="nc_source")
+st.radio(_("Photos taken with"), list(SOURCES), format_func={k: _(v) for k, v in SOURCES.items()}.get,
+         horizontal=True, key="nc_source")
 st.text_area(_("Anything else the dermatologist should know?"), max_chars=MAX_FREE_TEXT, key="nc_text")
 
 st.subheader(_("2. Photos"))

@@ -13,7 +13,7 @@ from clinic import cases
 from clinic.cases import QueueFilter
 from db.consultations import progress_text
 from db.models import Status, utcnow
-from i18n import N_, _
+from i18n import LANGUAGES, N_, _
 from pages import _auth as auth
 from pages import _figures as clinic_figures
 from pages import _resources as res
@@ -73,6 +73,7 @@ with res.friendly_errors(operator=True):
              "Max P(psoriasis)": c.max_p_psoriasis, "Uncertain": c.any_uncertain,
              "Out of scope": c.any_out_of_scope, "Severe itch": c.itch == "severe",
              "Claimed by": c.claimed_by.username if c.claimed_by else "", "Photos from": c.image_source,
+             "Language": LANGUAGES.get(c.language or "", c.language or "—"),  # the patient's (issue 21)
              "Consultation": c.public_id}
             for rank, c in enumerate(page.items, start=1)
             for finished in [c.status in FINISHED]]

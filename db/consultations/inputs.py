@@ -6,6 +6,7 @@ is stored as it is (``scalp_model.serving.predictor.Prediction`` is such a recor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
@@ -20,6 +21,8 @@ MAX_FREE_TEXT = 4000
 MAX_TREATMENT = 200  # consultations.previous_treatment is String(200)
 MAX_NOTES = 4000
 MAX_CONSENT_VERSION = 32
+# The language a consultation was submitted in: a locale identifier ("en", "zh_CN", "zh_Hant_TW"), at most 16.
+LANGUAGE_FORM = re.compile(r"[a-z]{2,3}(_[A-Za-z]{2,4}){0,2}")
 # The answers the New consultation page offers; nothing else is stored (a modified client can send anything).
 AGE_BANDS = ("under 18", "18–39", "40–64", "65 or older")
 SEXES = ("female", "male", "other / prefer not to say")

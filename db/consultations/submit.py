@@ -23,6 +23,7 @@ from db.consultations.inputs import (
     COURSES,
     DURATIONS,
     ITCH_LEVELS,
+    LANGUAGE_FORM,
     MAX_CONSENT_VERSION,
     MAX_FREE_TEXT,
     MAX_IMAGES,
@@ -107,6 +108,7 @@ def submit_consultation(
     now: datetime | None = None,
     submission: Submission | None = None,
     follow_up_of: FollowUpOf | None = None,
+    language: str | None = None,
 ) -> tuple[Consultation, str]:
     """Store a consultation with its images and predictions; return it and the plain access code.
 
@@ -118,10 +120,15 @@ def submit_consultation(
     gets its own new code, stores the link (``follow_up_of_id``) and the patient's course, and the earlier
     consultation's trail gets a ``consultation.follow_up`` event. The earlier consultation must have been
     reviewed (``reviewed`` or ``closed``). Raises ``UnknownAccessCodeError`` for a code that matches nothing.
+
+    ``language``: the language the patient submitted in (issue 21; a locale identifier such as ``en`` or
+    ``zh_CN``, stored in ``consultations.language``; None: not known).
     """
     if not isinstance(history, PatientHistory):
         history = PatientHistory.from_mapping(history)
     _validate_submission(history, consent_version, images, predictions)
+    if language is not None and not LANGUAGE_FORM.fullmatch(language):
+        raise ValidationError("Language: expected a locale identifier such as en or zh_CN.")
     if follow_up_of is not None:
         check_choice("How it went since", follow_up_of.course, COURSES)
     if submission is not None:
@@ -133,14 +140,15 @@ def submit_consultation(
         try:
             with session.begin_nested():  # another process may store the same key at the same moment
                 return _store_consultation(session, history, consent_version, images, predictions, is_demo=is_demo,
-                                           now=now, submission=submission, follow_up_of=follow_up_of)
+                                           now=now, submission=submission, follow_up_of=follow_up_of,
+                                           language=language)
         except IntegrityError:
             stored = _submitted_before(session, submission)
             if stored is None:
                 raise
             return stored, submission.access_code
     return _store_consultation(session, history, consent_version, images, predictions, is_demo=is_demo, now=now,
-                               follow_up_of=follow_up_of)
+                               follow_up_of=follow_up_of, language=language)
 
 
 def _submitted_before(session: Session, submission: Submission) -> Consultation | None:
@@ -155,7 +163,8 @@ def _submitted_before(session: Session, submission: Submission) -> Consultation 
 def _store_consultation(session: Session, history: PatientHistory, consent_version: str,
                         images: Sequence[NewImage], predictions: Sequence[ModelOutput | None], *,
                         is_demo: bool, now: datetime | None, submission: Submission | None = None,
-                        follow_up_of: FollowUpOf | None = None) -> tuple[Consultation, str]:
+                        follow_up_of: FollowUpOf | None = None,
+                        language: str | None = None) -> tuple[Consultation, str]:
     now = now or utcnow()
     earlier = _earlier_consultation(session, follow_up_of.code) if follow_up_of is not None else None
     course = follow_up_of.course if follow_up_of is not None else None
@@ -182,6 +191,7 @@ def _store_consultation(session: Session, history: PatientHistory, consent_versi
         submission_key=submission.key if submission is not None else None,
         follow_up_of_id=earlier.id if earlier is not None else None,
         reported_course=course,
+        language=language,
         **{f.name: getattr(history, f.name) for f in fields(history)},
     )
     for position, (image, prediction) in enumerate(zip(images, predictions, strict=True)):
@@ -206,6 +216,7 @@ def _store_consultation(session: Session, history: PatientHistory, consent_versi
         "consultation.submit",
         consultation_id=consultation.id,
         detail={"images": len(images), "consent_version": consent_version, "priority": triage.priority,
+                **({"language": language} if language is not None else {}),
                 **({"follow_up_of": earlier.id, "reported_course": course} if earlier is not None else {})},
     )
     if earlier is not None:  # on the earlier consultation's trail: its code was used to start a follow-up

@@ -67,6 +67,9 @@ class Consultation(Base):
     follow_up_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("consultations.id", ondelete="SET NULL"), index=True)
     reported_course: Mapped[str | None] = mapped_column(String(8))
+    # The language the patient's session used when submitting (issue 21, migration 0011): a Babel locale
+    # identifier ("en", "zh_CN"); NULL for consultations stored before it was recorded or outside the app.
+    language: Mapped[str | None] = mapped_column(String(16))
 
     claimed_by: Mapped[User | None] = relationship()
     images: Mapped[list[ConsultImage]] = relationship(
