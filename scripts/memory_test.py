@@ -165,7 +165,7 @@ PEAK_RESET = False
 LOAD_FROM = float("inf")  # when the warm-up ended and the load began (time.monotonic)
 
 
-def main(argv: list[str] | None = None) -> int:
+def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=8, help="sessions at once (default 8)")
     parser.add_argument("--photos", type=int, default=3, help="huge photos per session (default 3, at most 3)")
@@ -174,36 +174,50 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--browser", type=Path, default=HEADLESS_SHELL if HEADLESS_SHELL.exists() else CHROMIUM)
     parser.add_argument("--max-seconds", type=float, default=900.0, help="give up after this (default 900)")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="scalpscope-memory-") as tmp:
-        folder = Path(tmp)
-        photos, sizes_kb = [], []
-        for i in range(min(args.photos, 3)):
-            photos.append(folder / f"huge-{i}.png")
-            data = huge_png(i, args.megapixels)
-            photos[-1].write_bytes(data)
-            sizes_kb.append(round(len(data) / 1024))
-        warm = folder / "ordinary.jpg"
-        warm.write_bytes(image_bytes("JPEG", 1600, 1200, seed=1))
-        # The user's ONNX cache, as a server has it: a verified export is served without building the network.
-        env = {"DATABASE_URL": f"sqlite:///{folder / 'memory.db'}", "SCALPSCOPE_WEIGHTS": str(args.weights)}
-        with live_app(env, log_name="memory-test-server.log") as url:
-            marker = f"--server.port {url.rsplit(':', 1)[1]}"  # this server only, not another one on the machine
-            sampler = Sampler(marker)
-            sampler.start()
-            began = time.monotonic()
-            try:
-                outcomes = asyncio.run(asyncio.wait_for(
-                    drive(url, args.browser, photos, warm, args.sessions, marker), timeout=args.max_seconds))
-            finally:
-                sampler.stop.set()
-                sampler.join(timeout=5)
-            memory = server_memory_mb(marker)
-        wall = time.monotonic() - began
-    sampled = [rss for at, rss in sampler.samples if at >= LOAD_FROM]
+    return parser
+
+
+def write_photos(folder: Path, count: int, megapixels: float) -> tuple[list[Path], list[int], Path]:
+    """``count`` huge PNGs (at most 3) and one ordinary JPEG for the warm-up; also the PNGs' sizes in kB."""
+    photos, sizes_kb = [], []
+    for i in range(min(count, 3)):
+        photos.append(folder / f"huge-{i}.png")
+        data = huge_png(i, megapixels)
+        photos[-1].write_bytes(data)
+        sizes_kb.append(round(len(data) / 1024))
+    warm = folder / "ordinary.jpg"
+    warm.write_bytes(image_bytes("JPEG", 1600, 1200, seed=1))
+    return photos, sizes_kb, warm
+
+
+def measure(args: argparse.Namespace, folder: Path, photos: list[Path], warm: Path) -> tuple[list[dict], dict, list, float]:
+    """Serve the app, sample its memory while the sessions run; their outcomes, the server's memory at the end,
+    the samples and the wall time."""
+    # The user's ONNX cache, as a server has it: a verified export is served without building the network.
+    env = {"DATABASE_URL": f"sqlite:///{folder / 'memory.db'}", "SCALPSCOPE_WEIGHTS": str(args.weights)}
+    with live_app(env, log_name="memory-test-server.log") as url:
+        marker = f"--server.port {url.rsplit(':', 1)[1]}"  # this server only, not another one on the machine
+        sampler = Sampler(marker)
+        sampler.start()
+        began = time.monotonic()
+        try:
+            outcomes = asyncio.run(asyncio.wait_for(
+                drive(url, args.browser, photos, warm, args.sessions, marker), timeout=args.max_seconds))
+        finally:
+            sampler.stop.set()
+            sampler.join(timeout=5)
+        memory = server_memory_mb(marker)
+    return outcomes, memory, sampler.samples, time.monotonic() - began
+
+
+def build_report(args: argparse.Namespace, photos: list[Path], sizes_kb: list[int], outcomes: list[dict],
+                 memory: dict, samples: list, wall: float) -> dict[str, object]:
+    """The figures: baseline, peak (VmHWM when it could be reset after the warm-up, else the samples), end;
+    what the sessions got."""
+    sampled = [rss for at, rss in samples if at >= LOAD_FROM]
     # VmHWM covers the load phase when it could be reset after the warm-up; the samples always do.
     peak = max(memory.get("peak_mb", 0.0) if PEAK_RESET else 0.0, max(sampled, default=0.0))
-    report = {
+    return {
         "sessions": args.sessions, "photos_per_session": len(photos), "megapixels": args.megapixels,
         "file_kb": sizes_kb,
         "baseline_mb": round(BASELINE_MB), "peak_mb": round(peak), "peak_from": "VmHWM" if PEAK_RESET else "samples", "end_mb": round(memory.get("rss_mb", 0.0)),
@@ -213,19 +227,31 @@ def main(argv: list[str] | None = None) -> int:
         "failures": sum(o["outcome"] == "failed" for o in outcomes),
         "sessions_detail": outcomes,
     }
+
+
+def print_report(report: dict, sizes_kb: list[int], wall: float) -> None:
+    print(f"memory test: {report['sessions']} sessions x {report['photos_per_session']} PNGs of "
+          f"{report['megapixels']:g} MP ({', '.join(f'{k} kB' for k in sizes_kb)}); server RSS "
+          f"baseline {report['baseline_mb']} MB, peak {report['peak_mb']} MB (goal < {GOAL_MB} MB: "
+          f"{'met' if report['met'] else 'NOT met'}), end {report['end_mb']} MB; results {report['results']}, "
+          f"refusals {report['refusals']}, failures {report['failures']}; wall {wall:.0f} s")
+    for i, o in enumerate(report["sessions_detail"]):
+        print(f"  session {i}: {o['outcome']} after {o['seconds']:.1f} s"
+              + (f": {o.get('message')}" if o["outcome"] != "result" else ""))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = get_args_parser().parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="scalpscope-memory-") as tmp:
+        folder = Path(tmp)
+        photos, sizes_kb, warm = write_photos(folder, args.photos, args.megapixels)
+        outcomes, memory, samples, wall = measure(args, folder, photos, warm)
+    report = build_report(args, photos, sizes_kb, outcomes, memory, samples, wall)
     if args.json:
         print(json.dumps(report, indent=1))
     else:
-        print(f"memory test: {args.sessions} sessions x {len(photos)} PNGs of {args.megapixels:g} MP "
-              f"({', '.join(f'{k} kB' for k in sizes_kb)}); server RSS "
-              f"baseline {report['baseline_mb']} MB, peak {report['peak_mb']} MB (goal < {GOAL_MB} MB: "
-              f"{'met' if report['met'] else 'NOT met'}), end {report['end_mb']} MB; results {report['results']}, "
-              f"refusals {report['refusals']}, failures {report['failures']}; wall {wall:.0f} s")
-        for i, o in enumerate(outcomes):
-            print(f"  session {i}: {o['outcome']} after {o['seconds']:.1f} s"
-                  + (f": {o.get('message')}" if o["outcome"] != "result" else ""))
-    ok = report["met"] and report["failures"] == 0
-    return 0 if ok else 1
+        print_report(report, sizes_kb, wall)
+    return 0 if report["met"] and report["failures"] == 0 else 1
 
 
 if __name__ == "__main__":
