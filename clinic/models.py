@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from clinic import active_model
 from db import model_registry as registry
 from db import settings as db_settings
 from db.engine import Database
@@ -14,7 +15,8 @@ from db.users import Clinician
 from scalp_model.serving.registry_files import copy_into, inspect_for_registry
 
 __all__ = ["AdminOnlyError", "ModelEntry", "ModelGoneError", "activate", "list_models", "model_path",
-           "register_checkpoint", "set_shadow"]
+           "incoming_folder", "poll_seconds", "register_as", "register_checkpoint", "registrable_files",
+           "set_shadow"]
 
 
 class AdminOnlyError(DatabaseError):
@@ -65,7 +67,9 @@ def activate(database: Database, clinician: Clinician, model_id: int, reason: st
     ``ModelGoneError`` and ``DatabaseBusyError`` (another activation at the same moment)."""
     _require_admin(clinician)
     with database.begin() as session:
-        return registry.activate_model(session, model_id, actor=clinician.actor, reason=reason)
+        entry = registry.activate_model(session, model_id, actor=clinician.actor, reason=reason)
+    active_model.WATCH.forget()  # this process serves it from its next request on
+    return entry
 
 
 def set_shadow(database: Database, clinician: Clinician, model_id: int, on: bool) -> ModelEntry:
@@ -74,7 +78,30 @@ def set_shadow(database: Database, clinician: Clinician, model_id: int, on: bool
     ``ValidationError`` (the active model) and ``ModelGoneError``."""
     _require_admin(clinician)
     with database.begin() as session:
-        return registry.set_shadow(session, model_id, on, actor=clinician.actor)
+        entry = registry.set_shadow(session, model_id, on, actor=clinician.actor)
+    active_model.WATCH.forget()
+    return entry
+
+
+def registrable_files(serving: Path, models_dir: Path | None = None) -> list[Path]:
+    """Checkpoints an admin can register from the model page: the ``*.pt`` files in the models folder's
+    ``incoming/`` (where an operator puts a checkpoint and its card) and ``serving`` (the configured
+    ``SCALPSCOPE_WEIGHTS``); ``serving`` first, then by name. A file already registered is refused when
+    registered again."""
+    incoming = incoming_folder(models_dir)
+    found = sorted(incoming.glob("*.pt")) if incoming.is_dir() else []
+    return [path for path in dict.fromkeys([serving, *found]) if path.is_file()]
+
+
+def incoming_folder(models_dir: Path | None = None) -> Path:
+    """Where an operator puts checkpoints (with their cards) for an admin to register: ``incoming/`` in the
+    models folder."""
+    return (models_dir or db_settings.models_dir()) / "incoming"
+
+
+def poll_seconds() -> float:
+    """``SCALPSCOPE_MODEL_POLL_S``: within this many seconds every app process serves a newly activated model."""
+    return float(db_settings.MODEL_POLL_S.get())
 
 
 def model_path(entry: ModelEntry, models_dir: Path | None = None) -> Path:

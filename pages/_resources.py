@@ -25,6 +25,7 @@ from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from clinic.accounts import DEMO_PASSWORD, DEMO_USERNAME, ensure_demo_clinician
+from clinic import active_model, shadow
 from config import ConfigurationError, Setting, check_all
 from config import app as app_settings
 from db import audit
@@ -94,16 +95,37 @@ def oidc_configured() -> bool:
 
 
 # --- shared resources -------------------------------------------------------------------------------
-@shared_resource(max_entries=2)
+@shared_resource(max_entries=4)  # the active model, the one before it (predictions in flight) and shadow models
 def _load_predictor(path: str, device: str) -> Predictor:
     predictor = Predictor.from_path(path, device=None if device == "auto" else device)
     log.info("model %s loaded from %s on %s", predictor.version, path, predictor.device)
     return predictor
 
 
+def serving_model() -> active_model.Serving:
+    """What serves new predictions: the registry's active model (re-read every ``SCALPSCOPE_MODEL_POLL_S``
+    seconds, so an activation reaches this process without a restart), else ``SCALPSCOPE_WEIGHTS``; the
+    latter too while the database cannot be opened."""
+    fallback = model_settings.weights_path()
+    try:
+        database = get_database()
+    except DatabaseError as exc:
+        log.warning("serving %s: the model registry cannot be read (%s)", fallback, exc)
+        return active_model.Serving(path=fallback)
+    return active_model.serving(database, fallback)
+
+
+def _shadow_predictor(path: Path) -> Predictor:
+    return _load_predictor(str(path), model_settings.DEVICE.get())
+
+
+shadow.set_predictor_loader(_shadow_predictor)  # models in shadow score new photos (clinic.shadow)
+
+
 def get_predictor() -> Predictor:
-    """The process-wide predictor for ``SCALPSCOPE_WEIGHTS``; raises a ``WeightsError`` when unusable."""
-    key = (str(model_settings.weights_path()), model_settings.DEVICE.get())
+    """The process-wide predictor of the active model (:func:`serving_model`); raises a ``WeightsError`` when
+    unusable."""
+    key = (str(serving_model().path), model_settings.DEVICE.get())
     if _load_predictor.has(*key):
         return _load_predictor(*key)
     with st.spinner(_("Loading the model…")):

@@ -3,6 +3,8 @@ import streamlit as st
 
 from scalp_model import settings
 from scalp_model.serving.checkpoint import card_path
+from pages import _auth as auth
+from pages import _model_admin as model_admin
 from pages import _resources as res
 from pages import _views as views
 from security.text import plain
@@ -21,12 +23,17 @@ LIMITATIONS = """
 
 st.title("The model")
 st.caption("After Yu et al. 2022: a GoogLeNet classifier on 224×224 pictures, with Grad-CAM maps.")
+admin = auth.current_clinician()
+admin = admin if admin is not None and admin.is_admin else None
 try:
     predictor = res.get_predictor()
 except res.USER_ERRORS as exc:
     res.show_error(exc, operator=True)
-    st.info(f"The app reads the checkpoint named by `SCALPSCOPE_WEIGHTS` (now `{settings.weights_path()}`). "
-            "Patients cannot submit photos until it loads.", icon=":material/info:")
+    st.info(f"The app reads the checkpoint named by `SCALPSCOPE_WEIGHTS` (now `{settings.weights_path()}`), or "
+            "the model an administrator activated. Patients cannot submit photos until it loads.",
+            icon=":material/info:")
+    if admin is not None:
+        model_admin.registry_section(admin)  # activating another model is the way out
     st.stop()
 
 meta = predictor.meta
@@ -61,3 +68,6 @@ else:
     if meta.metrics:
         st.markdown("Metrics recorded in the checkpoint:")
         st.json(meta.metrics, expanded=1)
+
+if admin is not None:
+    model_admin.registry_section(admin)

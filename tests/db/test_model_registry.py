@@ -142,7 +142,7 @@ def test_migration_0010_down_and_up(empty_database: Database) -> None:
     assert {"model_registry", "model_scores"}.isdisjoint(inspect(empty_database.engine).get_table_names())
     assert empty_database.current_revision() == "0009"
     empty_database.migrate()
-    assert empty_database.current_revision() == "0010" == empty_database.head_revision()
+    assert empty_database.current_revision() == empty_database.head_revision() >= "0010"
     with empty_database.begin() as s:
         assert s.query(RegisteredModel).count() == 0
         registry.activate_model(s, register(s, "v1", "a").id, actor=ADMIN, reason="go")
