@@ -33,6 +33,7 @@ from pages._wording import answer, answers, quality_advice
 from security.text import plain
 from security.uploads import upload_problem
 
+CONSENT_SHOWN = "nc_consent_shown"  # the consent version the box was last drawn with (its language's)
 # The browser's picker offers these; the MIME types also stop Streamlit from re-checking the file *name* on
 # the server, where a crafted name (.svg, no extension) would end the page with an exception instead of a
 # message. What decides is the content: scalp_model.serving.preprocess.decode_image refuses anything but a photo.
@@ -279,6 +280,9 @@ if earlier is not None:
 
 with st.container(border=True):
     shown_consent = consent_for(current_language())
+    if st.session_state.get(CONSENT_SHOWN, shown_consent.version) != shown_consent.version:
+        st.session_state["nc_consent"] = False  # ticked under another language's text: this one is asked anew
+    st.session_state[CONSENT_SHOWN] = shown_consent.version
     st.markdown(_("**Before you start**") + "\n\n" + shown_consent.text)
     consent = st.checkbox(_("I have read this and agree (consent version {version}).").format(
         version=shown_consent.version), key="nc_consent")

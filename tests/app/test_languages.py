@@ -153,3 +153,20 @@ def test_a_reviewed_consultation_in_chinese_keeps_the_dermatologists_words(at, d
     text = "\n".join(p.get_textpage().get_text_range() for p in pdfium.PdfDocument(made[-1])).replace("\r", "")
     assert "ScalpScope - 皮肤科医生的结论" in text and "结论：脂溢性皮炎" in text
     assert "Shampoo twice a week. 每周两次。" in text and "下一步" in text
+
+
+def test_switching_the_language_keeps_the_answers_and_asks_the_consent_again(at) -> None:
+    """The answers survive a switch; the consent box ticked under the English text is unticked under the Chinese
+    one (what is stored is the version of the text on screen when the patient submits)."""
+    from tests.app.test_new_consultation import open_page
+
+    open_page(at)
+    at.selectbox(key="nc_age").select("40–64")
+    at.checkbox(key="nc_consent").check().run()
+    at.sidebar.selectbox(key=PICKER).select("zh_CN").run()
+    assert at.selectbox(key="nc_age").value == "40–64" and not at.checkbox(key="nc_consent").value
+    assert "2026-11-zh_CN" in at.checkbox(key="nc_consent").label
+    at.checkbox(key="nc_consent").check().run()
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/new_consultation.py").run()  # the same language: the tick is kept
+    assert at.checkbox(key="nc_consent").value
