@@ -90,14 +90,17 @@ class _Document:
         self.width = pdf.w - pdf.l_margin - pdf.r_margin
         # Chinese has no spaces between words: lines break between any two characters (a short Latin word
         # such as ScalpScope would otherwise stand alone on a line before a long Chinese run).
+        # Justified lines would stretch the one space between a Latin word and the Chinese run: aligned left.
         self.wrap = WrapMode.CHAR if language.startswith("zh") else WrapMode.WORD
+        self.align = "L" if language.startswith("zh") else "J"
 
     def text(self, value: str) -> str:
         return value.replace("**", "") if self.unicode else _latin1(value)
 
     def line(self, text: str, size: int = 10, style: str = "", height: float = 5.5) -> None:
         self.pdf.set_font(UNICODE if self.unicode else "Helvetica", style, size)
-        self.pdf.multi_cell(self.width, height, self.text(text), new_x="LMARGIN", new_y="NEXT", wrapmode=self.wrap)
+        self.pdf.multi_cell(self.width, height, self.text(text), new_x="LMARGIN", new_y="NEXT", wrapmode=self.wrap,
+                            align=self.align)
 
     def code(self, text: str) -> None:
         """The access code in a box, monospaced."""
