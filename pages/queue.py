@@ -27,6 +27,10 @@ WAIT_WORDS = {"any time": N_("any time"), "1 hour": N_("1 hour"), "4 hours": N_(
               "3 days": N_("3 days")}
 TURNAROUND_WINDOWS = {"last 7 days": 7, "last 30 days": 30, "all time": None}
 FINISHED = (Status.REVIEWED, Status.CLOSED)
+COLUMN_WORDS = {"#": "#", "Why here": N_("Why here"), "Waiting (days)": N_("Waiting (days)"), "Status": N_("Status"),
+                "Reviewed": N_("Reviewed"), "Max P(psoriasis)": N_("Max P(psoriasis)"), "Uncertain": N_("Uncertain"),
+                "Out of scope": N_("Out of scope"), "Severe itch": N_("Severe itch"), "Claimed by": N_("Claimed by"),
+                "Photos from": N_("Photos from"), "Language": N_("Language"), "Consultation": N_("Consultation")}
 TRIAGE_HELP = N_("Cases are listed by when they are due: submission + a target turnaround of 72 h, 48 h when the "
                "model is uncertain, 24 h for a photo out of scope or severe itch (db/triage.py).")
 
@@ -91,12 +95,15 @@ if not rows:
     st.info(_("Nothing in the queue matches these filters."), icon=":material/inbox:")
 else:
     st.caption(_(TRIAGE_HELP))
-    table = st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="q_table", on_select="rerun",
-                         selection_mode="single-row", column_config={
-        "Max P(psoriasis)": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
-        "Waiting (days)": st.column_config.NumberColumn(format="%.1f", help="Days since submission (open cases)"),
-        "Reviewed": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
-        "Why here": st.column_config.TextColumn(width="large", help=_(TRIAGE_HELP)),
+    # Column names in the clinician's language (the rows keep the English keys the page reads).
+    heading = {name: _(words) for name, words in COLUMN_WORDS.items()}
+    table = st.dataframe(pd.DataFrame(rows).rename(columns=heading), hide_index=True, width="stretch", key="q_table",
+                         on_select="rerun", selection_mode="single-row", column_config={
+        heading["Max P(psoriasis)"]: st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
+        heading["Waiting (days)"]: st.column_config.NumberColumn(format="%.1f",
+                                                                 help=_("Days since submission (open cases)")),
+        heading["Reviewed"]: st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC"),
+        heading["Why here"]: st.column_config.TextColumn(width="large", help=_(TRIAGE_HELP)),
     })
     if table.selection.rows:  # a click on a row opens it (positions in the rows as given, whatever the sort)
         open_review(rows[table.selection.rows[0]]["Consultation"])
