@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clinic import shadow
 from clinic.models import model_path
 from db import audit
 from db import model_comparison as reads
@@ -132,10 +133,12 @@ class ComparisonJobs:
         self._jobs: dict[tuple[int, int], ComparisonJob] = {}
         self._lock = threading.Lock()
 
-    def start(self, database: Database, a: ModelEntry, b: ModelEntry, loader: Loader, *, actor: str,
+    def start(self, database: Database, a: ModelEntry, b: ModelEntry, loader: Loader | None = None, *, actor: str,
               include_demo: bool = False) -> ComparisonJob:
-        """Start (or return the running) comparison of ``a`` and ``b``; a finished one is started afresh."""
+        """Start (or return the running) comparison of ``a`` and ``b``; a finished one is started afresh.
+        ``loader``: how a checkpoint is loaded (default: the app's, :func:`clinic.shadow.predictor_loader`)."""
         key = (a.id, b.id)
+        loader = loader or shadow.predictor_loader()
         with self._lock:
             job = self._jobs.get(key)
             if job is not None and not job.finished.is_set():

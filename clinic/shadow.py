@@ -34,6 +34,11 @@ def set_predictor_loader(loader: Loader | None) -> None:
     _loader = loader
 
 
+def predictor_loader() -> Loader:
+    """The registered loader (the app's shared predictors), else one that loads a fresh predictor per call."""
+    return _loader if _loader is not None else (lambda path: Predictor.from_path(path))
+
+
 def score_in_shadow(database: Database, image_ids: Sequence[int], pictures: Sequence[Image.Image],
                     models: Sequence[ModelEntry] | None = None) -> dict[str, int]:
     """Score the stored photos ``image_ids`` (their decoded ``pictures``, same order) with every model in shadow

@@ -1,11 +1,11 @@
-"""The model page's administrator part (issue 20): the registered models, registering a checkpoint, activating
-(and so rolling back) a model with a reason, shadow runs. Widgets only; the rules are in :mod:`clinic.models`."""
+"""The model page's administrator part (issue 20): the registered models, registering a checkpoint, comparing two
+models on the reviewed consultations, activating (and so rolling back) a model with a reason, shadow runs. Widgets only; the rules are in :mod:`clinic.models`."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from clinic import models
+from clinic import comparison, models
 from db.model_registry import ModelEntry
 from db.users import Clinician
 from pages import _resources as res
@@ -28,6 +28,8 @@ def registry_section(admin: Clinician) -> None:
         st.info("No model is registered yet: the app serves the checkpoint named by `SCALPSCOPE_WEIGHTS`. Register "
                 "it below (or another checkpoint), then activate one.", icon=":material/info:")
     _register_form(admin)
+    if len(entries) > 1:
+        comparison_section(admin, entries)
     others = [e for e in entries if not e.is_active]
     if others:
         _activate_form(admin, others)
@@ -89,3 +91,87 @@ def _shadow_form(admin: Clinician, others: list[ModelEntry]) -> None:
                     models.set_shadow(res.get_database(), admin, entry.id, entry.id in wanted)
             st.session_state["_model_admin_notice"] = "Shadow runs saved."
             st.rerun()
+
+
+def comparison_section(admin: Clinician, entries: list[ModelEntry]) -> None:
+    """Pick two registered models, compare them on the reviewed consultations in the background, show figures."""
+    st.subheader("Compare two models on our reviewed consultations", anchor="compare-models")
+    with st.form("model_compare", border=True):
+        left, right = st.columns(2)
+        first = left.selectbox("Model A", entries, format_func=_label, key="model_compare_a", index=0)
+        second = right.selectbox("Model B", entries, format_func=_label, key="model_compare_b",
+                                 index=1 if len(entries) > 1 else 0)
+        demo = st.checkbox("Include demo consultations", value=res.demo_mode(), key="model_compare_demo")
+        if st.form_submit_button("Compare", icon=":material/compare_arrows:"):
+            if first.id == second.id:
+                st.error("Choose two different models to compare.")
+            else:
+                comparison.JOBS.start(res.get_database(), first, second, actor=admin.actor, include_demo=demo)
+                st.session_state["_model_compare_pair"] = (first.id, second.id)
+    pair = st.session_state.get("_model_compare_pair")
+    job = comparison.JOBS.get(*pair) if pair else None
+    if job is not None:
+        _comparison_progress(job.a_id, job.b_id)
+
+
+@st.fragment(run_every=1.0)
+def _comparison_progress(a_id: int, b_id: int) -> None:
+    job = comparison.JOBS.get(a_id, b_id)
+    if job is None:
+        return
+    if not job.finished.is_set():
+        st.progress(job.fraction, text=f"{job.step}: {job.done} of {job.total} photos")
+        return
+    if job.error is not None:
+        st.error(job.error, icon=":material/error:")
+    elif job.result is not None:
+        _show_comparison(job.result)
+
+
+def _fmt(value: float | None, ci: list[float] | tuple[float, float] | None = None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
+def _show_comparison(result: comparison.ModelComparison) -> None:
+    st.caption(f"{result.cases} reviewed consultations with psoriasis or seborrheic dermatitis "
+               f"({result.outside} with another diagnosis left out, {result.unscored} not scored by both); "
+               "a consultation's score is its highest P(psoriasis).")
+    figures = result.figures
+    if figures is None:
+        st.info("Fewer than two reviewed consultations can be compared yet.", icon=":material/info:")
+        return
+    rows = []
+    for name, key in (("AUC (95 % CI)", "auc"),):
+        rows.append({"Figure": name, **{e.version: _fmt(m["own"][key], m["own"]["auc_ci"])
+                                        for e, m in zip((result.a, result.b), figures.models)}})
+    for label, which in (("own threshold", "own"), ("other model's threshold", "other")):
+        for name, key in (("Sensitivity", "sensitivity"), ("Specificity", "specificity")):
+            rows.append({"Figure": f"{name} at {label}", **{
+                e.version: f"{_fmt(m[which][key], m[which][key + '_ci'])} (t = {m[which]['threshold']:.2f})"
+                for e, m in zip((result.a, result.b), figures.models)}})
+    for name, key in (("Brier score", "brier"), ("Expected calibration error", "ece")):
+        rows.append({"Figure": name, **{e.version: _fmt(m["own"][key]) for e, m in zip((result.a, result.b),
+                                                                                     figures.models)}})
+    rows.append({"Figure": "Agreement with dermatologists (kappa)", **{
+        e.version: f"{m['agreed']} of {figures.n} · {_fmt(m['kappa_with_dermatologists'])}"
+        for e, m in zip((result.a, result.b), figures.models)}})
+    st.table(pd.DataFrame(rows), hide_index=True)
+    if figures.delong is not None:
+        d = figures.delong
+        st.markdown(f"**Paired DeLong test**: AUC difference ({result.b.version} − {result.a.version}) "
+                    f"{d['difference']:+.3f}, z = {d['z']:.2f}, p = {d['p_value']:.3g}.")
+    else:
+        st.markdown("**Paired DeLong test**: needs at least two consultations of each diagnosis.")
+    st.markdown(f"**The two models agree** on {figures.between['agreed']} of {figures.n} consultations "
+                f"(kappa {_fmt(figures.between['kappa'])}).")
+    with st.expander("Calibration (reliability bins)"):
+        st.table(pd.DataFrame([{"Model": e.version, "Mean predicted": round(p, 3), "Observed": round(o, 3), "Cases": n}
+                               for e, m in zip((result.a, result.b), figures.models) for p, o, n in m["reliability"]]),
+                 hide_index=True)
+    with st.expander("The models' cards side by side"):
+        for column, entry in zip(st.columns(2), (result.a, result.b)):
+            column.markdown(f"**{entry.version}**")
+            column.json(entry.figures, expanded=1)
+            column.markdown(entry.card)

@@ -102,3 +102,38 @@ def test_a_dermatologist_sees_no_registry(at, database: Database, models_dir: Pa
     assert "Registered models" not in [h.value for h in at.header]
     with pytest.raises(KeyError):
         at.button(key="FormSubmitter:model_register-Register")
+
+
+def test_admin_compares_two_models_in_the_background(admin_at, database: Database) -> None:
+    from clinic import comparison
+    from db.consultations import claim, record_review
+    from db.models import Consultation
+    from tests.app.conftest import seed_consultation
+
+    at = admin_at
+    register(at, "page-a.pt")
+    register(at, "page-b.pt")
+    reviewer = database_user(database, "derm2")
+    for index, diagnosis in enumerate(["psoriasis", "seborrheic_dermatitis"] * 3):
+        public_id, _ = seed_consultation(database, images=1 + index % 2)
+        with database.begin() as session:
+            case_id = session.query(Consultation.id).filter_by(public_id=public_id).scalar()
+            claim(session, case_id, reviewer)
+            record_review(session, case_id, reviewer, diagnosis, "")
+    at.selectbox(key="model_compare_a").select_index(0)
+    at.selectbox(key="model_compare_b").select_index(1)
+    at.button(key="FormSubmitter:model_compare-Compare").click().run()
+    assert_clean(at)
+    pair = at.session_state["_model_compare_pair"]
+    assert comparison.JOBS.get(*pair).finished.wait(120)
+    at.run()
+    assert_clean(at)
+    shown = " ".join(texts(at.markdown) + texts(at.caption))
+    assert "6 reviewed consultations" in shown and "Paired DeLong test" in shown and "agree" in shown
+    table = at.table[0].value
+    assert {"page-a", "page-b"} <= set(table.columns) and "AUC (95 % CI)" in list(table["Figure"])
+
+
+def database_user(database: Database, name: str):
+    with database.begin() as session:
+        return create_user(session, name, PASSWORD)
