@@ -1,6 +1,8 @@
 """What the map adds to a prediction: the one-pass map vs a logits-only export, and pytorch-grad-cam."""
 from __future__ import annotations
 
+import statistics
+
 import numpy as np
 
 from ..serving.cam import scale_map
@@ -39,10 +41,13 @@ def map_cost(predictor: Predictor, x: np.ndarray, one: bytes, runs: int) -> dict
     timed = time_interleaved({"with": lambda: predict_from_tensor(predictor, x, True),
                               "without": without_map(predictor, x)}, runs)
     with_ms, without_ms = timed["with"]["median"] * 1e3, timed["without"]["median"] * 1e3
+    # The same from the rounds' own differences (each pair ran back to back, so slower drift cancels out).
+    paired_ms = statistics.median(a - b for a, b in zip(timed["with"]["samples"], timed["without"]["samples"])) * 1e3
     img = decode_image(one).image
     library = time_calls(lambda: predictor.explain(img, class_name=predictor.meta.class_names[0]), max(3, runs // 5))
     return {"prediction_with_map": with_ms, "prediction_without_map": without_ms,
             "map_overhead_pct": 100 * (with_ms - without_ms) / without_ms,
             "pytorch_grad_cam": library["median"] * 1e3, "statistic": STATISTIC, "runs": runs,
+            "paired_overhead_ms": paired_ms, "paired_overhead_pct": 100 * paired_ms / without_ms,
             "means": {"prediction_with_map": timed["with"]["mean"] * 1e3,
                       "prediction_without_map": timed["without"]["mean"] * 1e3}}

@@ -29,7 +29,8 @@ def time_interleaved(fns: dict[str, Callable[[], object]], runs: int, warmup: in
 
     On a shared machine the load changes from one second to the next; timing the variants one after the
     other lets that drift pass for a difference between them, alternating spreads it over all of them.
-    Compare their medians: one slow call (another process took the core) moves a mean, not a median.
+    Compare their medians: one slow call (another process took the core) moves a mean, not a median. Each
+    summary also holds its ``samples`` in call order: round ``i`` of one beside round ``i`` of another.
     """
     for _ in range(warmup):
         for fn in fns.values():
@@ -41,4 +42,4 @@ def time_interleaved(fns: dict[str, Callable[[], object]], runs: int, warmup: in
             t0 = time.perf_counter()
             fn()
             samples[name].append(time.perf_counter() - t0)
-    return {name: summary(s) for name, s in samples.items()}
+    return {name: {**summary(s), "samples": s} for name, s in samples.items()}

@@ -25,7 +25,7 @@ def test_interleaved_alternates_call_by_call_and_reverses_every_other_round() ->
     calls: list[str] = []
     timed = time_interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, runs=4, warmup=1)
     assert calls == ["a", "b", "a", "b", "b", "a", "a", "b", "b", "a"]
-    assert timed["a"]["n"] == timed["b"]["n"] == 4
+    assert timed["a"]["n"] == timed["b"]["n"] == 4 and len(timed["a"]["samples"]) == 4
 
 
 def test_map_cost_compares_medians_of_interleaved_runs(tiny_checkpoint: Path) -> None:
@@ -42,3 +42,4 @@ def test_map_cost_compares_medians_of_interleaved_runs(tiny_checkpoint: Path) ->
         assert math.isfinite(res[key]) and res[key] > 0, key
     with_ms, without_ms = res["prediction_with_map"], res["prediction_without_map"]
     assert res["map_overhead_pct"] == pytest.approx(100 * (with_ms - without_ms) / without_ms)
+    assert res["paired_overhead_pct"] == pytest.approx(100 * res["paired_overhead_ms"] / without_ms)
