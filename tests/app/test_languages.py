@@ -171,3 +171,24 @@ def test_switching_the_language_keeps_the_answers_and_asks_the_consent_again(at)
     at.switch_page("pages/home.py").run()
     at.switch_page("pages/new_consultation.py").run()  # the same language: the tick is kept
     assert at.checkbox(key="nc_consent").value
+
+
+def test_an_administrators_pages_follow_the_administrators_choice(at, database) -> None:
+    """Accounts and the reader-study results in Chinese for an administrator who chose it."""
+    from db.users import create_user
+    from tests.app.conftest import PASSWORD
+
+    with database.begin() as session:
+        create_user(session, "boss", PASSWORD, "admin")
+    chinese(at).switch_page("pages/queue.py").run()
+    at.text_input(key="sign_in_username").input("boss")
+    at.text_input(key="sign_in_password").input(PASSWORD)
+    at.button(key="FormSubmitter:sign_in-登录").click().run()
+    at.switch_page("pages/accounts.py").run()
+    assert_clean(at)
+    assert at.title[0].value == "账户" and "没有被锁定的账户。" in texts(at.info)
+    assert untranslated(rendered(at), "zh_CN") == []
+    at.switch_page("pages/reader_results.py").run()
+    assert_clean(at)
+    assert at.title[0].value == "研究结果" and texts(at.info) == ["还没有阅片研究。请在**研究设置**中创建。"]
+    assert untranslated(rendered(at), "zh_CN") == []
