@@ -42,9 +42,10 @@ def english_pieces(language: str) -> tuple[str, ...]:
 def untranslated(text: str, language: str) -> list[str]:
     """The English catalog pieces found in ``text`` (rendered in ``language``); [] when there is none.
 
-    Whole words only ("Sex" does not match inside "Sexual"); case-sensitive, as the catalog writes them."""
+    Whole words only ("Sex" does not match inside "Sexual", "readers" not inside a widget key "ra_readers");
+    case-sensitive, as the catalog writes them."""
     found = []
     for piece in english_pieces(language):
-        if re.search(rf"(?<![A-Za-z]){re.escape(piece)}(?![A-Za-z])", text):
+        if re.search(rf"(?<![A-Za-z_]){re.escape(piece)}(?![A-Za-z_])", text):
             found.append(piece)
     return found

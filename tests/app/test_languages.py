@@ -174,7 +174,7 @@ def test_switching_the_language_keeps_the_answers_and_asks_the_consent_again(at)
 
 
 def test_an_administrators_pages_follow_the_administrators_choice(at, database) -> None:
-    """Accounts and the reader-study results in Chinese for an administrator who chose it."""
+    """Accounts and the reader-study set-up and results in Chinese for an administrator who chose it."""
     from db.users import create_user
     from tests.app.conftest import PASSWORD
 
@@ -188,6 +188,9 @@ def test_an_administrators_pages_follow_the_administrators_choice(at, database) 
     assert_clean(at)
     assert at.title[0].value == "账户" and "没有被锁定的账户。" in texts(at.info)
     assert untranslated(rendered(at), "zh_CN") == []
+    at.switch_page("pages/reader_admin.py").run()
+    assert_clean(at)
+    assert at.title[0].value == "研究设置" and untranslated(rendered(at), "zh_CN") == []
     at.switch_page("pages/reader_results.py").run()
     assert_clean(at)
     assert at.title[0].value == "研究结果" and texts(at.info) == ["还没有阅片研究。请在**研究设置**中创建。"]
