@@ -1,11 +1,11 @@
-"""The model page's administrator part (issue 20): the registered models, registering a checkpoint, comparing two
-models on the reviewed consultations, activating (and so rolling back) a model with a reason, shadow runs. Widgets only; the rules are in :mod:`clinic.models`."""
+"""The model page's administrator part (issue 20): the registered models, registering a checkpoint, retraining from the
+reviewed consultations, comparing two models on them, activating (and so rolling back) a model with a reason, shadow runs. Widgets only; the rules are in :mod:`clinic.models`."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from clinic import comparison, models
+from clinic import comparison, models, retrain
 from db.model_registry import ModelEntry
 from db.users import Clinician
 from pages import _resources as res
@@ -28,6 +28,7 @@ def registry_section(admin: Clinician) -> None:
         st.info("No model is registered yet: the app serves the checkpoint named by `SCALPSCOPE_WEIGHTS`. Register "
                 "it below (or another checkpoint), then activate one.", icon=":material/info:")
     _register_form(admin)
+    retrain_section(admin)
     if len(entries) > 1:
         comparison_section(admin, entries)
     others = [e for e in entries if not e.is_active]
@@ -175,3 +176,31 @@ def _show_comparison(result: comparison.ModelComparison) -> None:
             column.markdown(f"**{entry.version}**")
             column.json(entry.figures, expanded=1)
             column.markdown(entry.card)
+
+
+def retrain_section(admin: Clinician) -> None:
+    """Retrain from the reviewed consultations in the background; the result joins as a candidate."""
+    with st.form("model_retrain", border=True):
+        st.markdown("**Retrain from our reviewed consultations** — consented, non-demo consultations reviewed as "
+                    "psoriasis or seborrheic dermatitis train a new model (the other diagnoses measure its "
+                    "out-of-scope check); it is registered as a candidate and never activated by itself.")
+        epochs = st.number_input("Epochs", min_value=1, max_value=200, value=30, step=1, key="model_retrain_epochs")
+        if st.form_submit_button("Retrain", icon=":material/model_training:"):
+            with res.friendly_errors(operator=True):
+                retrain.JOBS.start(res.get_database(), admin, epochs=int(epochs))
+    if retrain.JOBS.current is not None:
+        _retrain_progress()
+
+
+@st.fragment(run_every=2.0)
+def _retrain_progress() -> None:
+    job = retrain.JOBS.current
+    if job is None:
+        return
+    if not job.finished.is_set():
+        st.progress(job.fraction, text=f"Retraining {job.version}: {job.step}, epoch {job.epoch} of {job.epochs}")
+    elif job.error is not None:
+        st.error(f"Retraining {job.version} failed: {job.error}", icon=":material/error:")
+    elif job.result is not None:
+        st.success(f"Retrained and registered {job.result.version} as a candidate: compare it, then activate it "
+                   "if it is better.", icon=":material/check_circle:")

@@ -137,3 +137,15 @@ def test_admin_compares_two_models_in_the_background(admin_at, database: Databas
 def database_user(database: Database, name: str):
     with database.begin() as session:
         return create_user(session, name, PASSWORD)
+
+
+def test_retraining_with_too_few_reviews_says_so(admin_at) -> None:
+    from clinic import retrain
+
+    at = admin_at
+    at.number_input(key="model_retrain_epochs").set_value(1)
+    at.button(key="FormSubmitter:model_retrain-Retrain").click().run()
+    assert retrain.JOBS.current.finished.wait(60)
+    at.run()
+    assert_clean(at)
+    assert any("Too few reviewed photos to retrain" in e for e in texts(at.error))
