@@ -3,7 +3,8 @@
 One job: export the consented, non-demo reviewed consultations (``db.export``: psoriasis and seborrheic
 dermatitis as the two training labels, every other coded diagnosis under ``other_diagnoses/``, on which the new
 model's out-of-scope gate is measured), run ``python -m scalp_model train`` on them as a child process (progress
-from its ``epoch k/N`` lines), register the result as a candidate with its card, and delete the exported photos.
+from its ``epoch k/N`` lines), register the result as a candidate with its card, and delete the exported photos (and, once registered, the
+run's folder).
 It never activates anything: an admin compares and activates. Audited as ``model.retrain`` (started, with the
 export's counts; registered, with the new model's id) and ``export.training``.
 """
@@ -125,8 +126,10 @@ def _run(job: RetrainJob, database: Database, admin: Clinician, work: Path, comm
     except (ScalpScopeError, DatabaseError, OSError, RuntimeError) as exc:
         log.warning("retraining %s failed: %s", job.version, exc)
         job.error = str(exc)
-    finally:
-        shutil.rmtree(data, ignore_errors=True)  # the patients' photos never stay on disk after the run
+    finally:  # the patients' photos never stay on disk after the run; a registered model lies in the models folder
+        shutil.rmtree(data, ignore_errors=True)
+        if job.result is not None:
+            shutil.rmtree(work, ignore_errors=True)
         job.finished.set()
 
 

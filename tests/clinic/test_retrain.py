@@ -87,3 +87,28 @@ def test_only_an_admin_retrains_and_epochs_are_checked(database: Database, admin
         retrain.JOBS.start(database, clinician)
     with pytest.raises(retrain.ValidationError, match="Epochs must be between 1 and 200"):
         retrain.JOBS.start(database, admin, epochs=0)
+
+
+@pytest.mark.slow
+def test_a_real_training_run_is_registered(database: Database, admin: Clinician, clinician: Clinician,
+                                           tmp_path: Path) -> None:
+    """``python -m scalp_model train`` itself (one epoch from scratch on 20 generated photos, ~1 min on 2 cores)."""
+    from db.consultations import NewImage
+    from testing.factories import image_bytes
+
+    for index, diagnosis in enumerate(["psoriasis", "seborrheic_dermatitis"] * 10):
+        with database.begin() as s:
+            photo = NewImage(image_bytes("JPEG", 96, 72, seed=index), "image/jpeg", 96, 72)
+            consultation, _ = submit_consultation(s, HISTORY, CONSENT_VERSION, [photo], [new_prediction()])
+            claim(s, consultation.id, clinician)
+            record_review(s, consultation.id, clinician, diagnosis, "")
+
+    def command(data: Path, out: Path, version: str, epochs: int) -> list[str]:
+        return retrain.training_command(data, out, version, epochs) + ["--init", "scratch", "--ood-generated", "0",
+                                                                      "--no-quantize"]
+
+    job = retrain.JOBS.start(database, admin, epochs=1, command=command, models_dir=tmp_path / "models")
+    assert job.finished.wait(400) and job.error is None, (job.error, job.output)
+    assert job.result.version == job.version and job.result.state == "candidate" and (job.epoch, job.epochs) == (1, 1)
+    assert models.model_path(job.result, tmp_path / "models").is_file()
+    assert not (tmp_path / "models" / "retraining").exists() or not any((tmp_path / "models" / "retraining").iterdir())
