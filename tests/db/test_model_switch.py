@@ -75,3 +75,70 @@ def test_two_app_processes_switch_and_roll_back(database: Database, clinicians, 
         for process, _ in probes:
             if process.poll() is None:
                 process.kill()
+
+
+def test_predictions_carry_the_active_version_and_keep_it(database: Database, clinicians, checkpoints,
+                                                          tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from clinic.active_model import ActiveModelWatch
+    from clinic.submit import Upload, submit_consultation
+    from db.models import Consultation, ConsultImage, Prediction
+    from scalp_model.serving.predictor import Predictor
+    from testing.factories import image_bytes
+    from tests.db.builders import HISTORY
+
+    root = clinicians[2]
+    models_dir = tmp_path / "models"
+    first = models.register_checkpoint(database, checkpoints[0], actor=root.actor, models_dir=models_dir)
+    second = models.register_checkpoint(database, checkpoints[1], actor=root.actor, models_dir=models_dir)
+    watch = ActiveModelWatch(ttl_s=lambda: 0.0)
+
+    def submit_with_serving_model() -> str:
+        serving = watch.serving(database, checkpoints[1], models_dir)
+        predictor = Predictor.from_path(serving.path, device="cpu", backend="torch")
+        return submit_consultation(HISTORY, [Upload(image_bytes(seed=1))], "v1", database=database,
+                                   predictor=predictor).public_id
+
+    assert watch.serving(database, checkpoints[1], models_dir).entry is None  # none active: SCALPSCOPE_WEIGHTS
+    models.activate(database, root, first.id, "first")
+    made_by_first = submit_with_serving_model()
+    models.activate(database, root, second.id, "second")
+    made_by_second = submit_with_serving_model()
+    models.activate(database, root, first.id, "roll back")
+    assert watch.serving(database, checkpoints[1], models_dir).entry.version == "switch-a"
+    with database.session() as session:
+        stored = dict(session.execute(
+            select(Consultation.public_id, Prediction.model_version).join(ConsultImage, ConsultImage.consultation_id
+                                                                          == Consultation.id)
+            .join(Prediction, Prediction.image_id == ConsultImage.id)).all())
+        shas = set(session.scalars(select(Prediction.model_sha256)))
+    assert stored == {made_by_first: "switch-a", made_by_second: "switch-b"}  # each keeps the version it was made with
+    assert shas == {first.sha256, second.sha256}
+
+
+def test_the_watch_rereads_after_its_poll_and_keeps_its_answer_when_the_database_fails(
+        database: Database, clinicians, checkpoints, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from clinic import active_model as watch_module
+    from db.errors import DatabaseUnavailableError
+
+    root = clinicians[2]
+    first = models.register_checkpoint(database, checkpoints[0], actor=root.actor, models_dir=tmp_path)
+    second = models.register_checkpoint(database, checkpoints[1], actor=root.actor, models_dir=tmp_path)
+    models.activate(database, root, first.id, "first")
+    now = [100.0]
+    watch = watch_module.ActiveModelWatch(ttl_s=lambda: 3.0, clock=lambda: now[0])
+    assert watch.serving(database, Path("fallback.pt"), tmp_path).path == tmp_path / first.file_name
+    models.activate(database, root, second.id, "second")
+    now[0] += 2.9
+    assert watch.serving(database, Path("fallback.pt"), tmp_path).entry.version == "switch-a"  # within the poll
+    now[0] += 0.2
+    assert watch.serving(database, Path("fallback.pt"), tmp_path).entry.version == "switch-b"
+    models.activate(database, root, first.id, "roll back")
+    now[0] += 5
+
+    def down(*args, **kwargs):
+        raise DatabaseUnavailableError()
+
+    monkeypatch.setattr(watch_module.registry, "active_model", down)
+    assert watch.serving(database, Path("fallback.pt"), tmp_path).entry.version == "switch-b"  # the last answer kept
