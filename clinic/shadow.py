@@ -1,6 +1,7 @@
 """Shadow runs (issue 20): registered models an admin runs in shadow score every new consultation's photos; the
 scores are stored (``model_scores``, source "shadow") for comparisons and never shown to a patient nor used for
-triage. A shadow model that fails is logged and skipped: the patient's submission never depends on it.
+triage. Scoring runs on one background thread after the consultation is stored (:func:`score_later`); a shadow
+model that fails is logged and skipped: the patient's submission never depends on it.
 
 The app registers how a checkpoint is loaded (:func:`set_predictor_loader`, the process's shared predictors);
 without a loader (command lines, tests that do not ask for it) nothing is scored in shadow.
@@ -8,7 +9,9 @@ without a loader (command lines, tests that do not ask for it) nothing is scored
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from PIL import Image
@@ -37,6 +40,29 @@ def set_predictor_loader(loader: Loader | None) -> None:
 def predictor_loader() -> Loader:
     """The registered loader (the app's shared predictors), else one that loads a fresh predictor per call."""
     return _loader if _loader is not None else (lambda path: Predictor.from_path(path))
+
+
+_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scalpscope-shadow")
+_pending: list[Future] = []
+_pending_lock = threading.Lock()
+
+
+def score_later(database: Database, image_ids: Sequence[int], pictures: Sequence[Image.Image]) -> Future | None:
+    """:func:`score_in_shadow` on a background thread, so a patient never waits for a shadow model (nor for
+    loading one); None when nothing runs in shadow (or no loader is registered)."""
+    if _loader is None or not image_ids or not active_model.WATCH.shadow_models(database):
+        return None
+    future = _pool.submit(score_in_shadow, database, list(image_ids), list(pictures))
+    with _pending_lock:
+        _pending[:] = [f for f in _pending if not f.done()] + [future]
+    return future
+
+
+def drain(timeout: float | None = None) -> None:
+    """Wait until every shadow scoring started so far has finished (tests, orderly shutdown)."""
+    with _pending_lock:
+        pending = list(_pending)
+    wait(pending, timeout=timeout)
 
 
 def score_in_shadow(database: Database, image_ids: Sequence[int], pictures: Sequence[Image.Image],

@@ -67,8 +67,8 @@ def submit_consultation(history: PatientHistory | Mapping[str, Any], uploads: Se
     With ``follow_up_of`` (an earlier consultation's access code and the patient's course) it is stored as a
     follow-up of that consultation (issue 19), with its own new code; the earlier code keeps working.
     ``language``: the patient's language, stored with the consultation (issue 21).
-    Once stored, the photos are scored by the models running in shadow (:mod:`clinic.shadow`; stored apart,
-    never in what is returned). Raises ``UnknownAccessCodeError`` for an earlier code that matches nothing; raises ``ScalpScopeError`` for an unreadable photo, ``db.errors.ValidationError`` for answers outside
+    Once stored, the photos are scored in the background by the models running in shadow (:mod:`clinic.shadow`;
+    stored apart, never in what is returned). Raises ``UnknownAccessCodeError`` for an earlier code that matches nothing; raises ``ScalpScopeError`` for an unreadable photo, ``db.errors.ValidationError`` for answers outside
     the form's lists, ``db.errors.DatabaseError`` subclasses when the database refuses.
     """
     photos = [item if isinstance(item, Photo) else read_photo(item.data, item.origin) for item in uploads]
@@ -81,5 +81,5 @@ def submit_consultation(history: PatientHistory | Mapping[str, Any], uploads: Se
             is_demo=is_demo, submission=submission, follow_up_of=follow_up_of, language=language)
         public_id = consultation.public_id
         image_ids = [image.id for image in consultation.images][:len(photos)]
-    shadow.score_in_shadow(database, image_ids, [photo.decoded.image for photo in photos])  # never shown
+    shadow.score_later(database, image_ids, [photo.decoded.image for photo in photos])  # never shown, not awaited
     return Submitted(code, public_id, predictor.version, tuple(analyses), tuple(images))
