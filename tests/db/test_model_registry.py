@@ -147,3 +147,40 @@ def test_migration_0010_down_and_up(empty_database: Database) -> None:
         assert s.query(RegisteredModel).count() == 0
         registry.activate_model(s, register(s, "v1", "a").id, actor=ADMIN, reason="go")
         assert s.query(RegisteredModel).one().state == ModelState.ACTIVE
+
+
+def test_two_activations_at_once_leave_one_active(database: Database) -> None:
+    """A second admin activating while the first one's activation is not committed yet either waits and goes
+    after it (SQLite: one writer at a time) or is refused as busy with nothing changed (PostgreSQL: the one-active
+    index); either way exactly one model is active and the audit trail names what happened."""
+    import threading
+    import time
+
+    from db.errors import DatabaseBusyError
+
+    with database.begin() as s:
+        first, second = register(s, "v1", "a"), register(s, "v2", "b")
+    failures: list[Exception] = []
+
+    def other_admin() -> None:
+        try:
+            with database.begin() as s2:
+                registry.activate_model(s2, second.id, actor="clinician:other", reason="mine")
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+            failures.append(exc)
+
+    with database.begin() as s1:
+        registry.activate_model(s1, first.id, actor=ADMIN, reason="first")
+        thread = threading.Thread(target=other_admin)
+        thread.start()
+        time.sleep(0.5)  # the other activation now waits on this transaction
+    thread.join(30)
+    with database.session() as s:
+        states = {e.version: e.state for e in registry.list_models(s)}
+        audited = [e.detail["version"] for e in audit.list_events(s, action="model.activate")]
+    assert list(states.values()).count("active") == 1
+    if failures:
+        assert [type(f) for f in failures] == [DatabaseBusyError], failures
+        assert states == {"v1": "active", "v2": "candidate"} and audited == ["v1"]
+    else:
+        assert states == {"v1": "retired", "v2": "active"} and audited == ["v1", "v2"]
