@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from scipy.stats import norm
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
