@@ -5,6 +5,8 @@ language of the session that shows them.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from i18n import N_, _, gettext
 from i18n.formats import joined, number
 
@@ -83,9 +85,14 @@ def answer(value: str | None) -> str | None:
     return value
 
 
-def answers(values: tuple[str, ...] | list[str]) -> dict[str, str]:
-    """Each stored answer of a list with its words in the session's language (a widget's format_func)."""
-    return {value: answer(value) or value for value in values}
+def answers(values: tuple[str, ...] | list[str]) -> Callable[[object], str]:
+    """A widget's format_func: a stored answer of the list in the session's language.
+
+    A value outside the list (a modified client's, kept in the session until the form refuses it) is shown as
+    it is, so drawing the widget never fails on it.
+    """
+    words = {value: answer(value) or value for value in values}
+    return lambda value: words.get(value, str(value))  # type: ignore[arg-type]
 
 
 # scalp_model.serving.quality's advice per issue, as the patient reads it (the model core writes English for

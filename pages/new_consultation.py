@@ -289,15 +289,15 @@ with st.container(border=True):
 
 st.subheader(_("1. About your scalp"))
 left, right = st.columns(2)
-# Each list's words are looked up once per run (a plain dict's get): Streamlit may format options outside it.
+# Each list's words are looked up once per run; a value outside the list (a modified client's) shows as it is.
 choose = _("Choose an option")
-left.selectbox(_("Age"), AGE_BANDS, format_func=answers(AGE_BANDS).get, index=None, key="nc_age", placeholder=choose)
-right.selectbox(_("Sex"), SEXES, format_func=answers(SEXES).get, index=None, key="nc_sex", placeholder=choose)
-left.selectbox(_("How long have you had it?"), DURATIONS, format_func=answers(DURATIONS).get, index=None,
+left.selectbox(_("Age"), AGE_BANDS, format_func=answers(AGE_BANDS), index=None, key="nc_age", placeholder=choose)
+right.selectbox(_("Sex"), SEXES, format_func=answers(SEXES), index=None, key="nc_sex", placeholder=choose)
+left.selectbox(_("How long have you had it?"), DURATIONS, format_func=answers(DURATIONS), index=None,
                key="nc_duration", placeholder=choose)
-right.selectbox(_("Itch"), ITCH_LEVELS, format_func=answers(ITCH_LEVELS).get, index=None, key="nc_itch",
+right.selectbox(_("Itch"), ITCH_LEVELS, format_func=answers(ITCH_LEVELS), index=None, key="nc_itch",
                 placeholder=choose)
-st.multiselect(_("Where on the scalp?"), SCALP_SITES, format_func=answers(SCALP_SITES).get, key="nc_sites",
+st.multiselect(_("Where on the scalp?"), SCALP_SITES, format_func=answers(SCALP_SITES), key="nc_sites",
                placeholder=_("Choose options"))
 st.text_input(_("Treatments tried so far (shampoos, lotions…)"), max_chars=MAX_TREATMENT, key="nc_treatment")
 st.radio(_("Photos taken with"), list(SOURCES), format_func={k: _(v) for k, v in SOURCES.items()}.get,

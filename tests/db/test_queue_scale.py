@@ -69,6 +69,7 @@ def test_upgrade_from_0001_keeps_every_row(empty_database: Database) -> None:
     with inserts_without(database.engine, "consultations", "submission_key"), \
             inserts_without(database.engine, "consultations", "follow_up_of_id"), \
             inserts_without(database.engine, "consultations", "reported_course"), \
+            inserts_without(database.engine, "consultations", "language"), \
             inserts_without(database.engine, "consult_images", "request_id"), database.begin() as s:
         alice = create_user(s, "alice", TEST_PASSWORD)
         for p in (0.2, 0.9):

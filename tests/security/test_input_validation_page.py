@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 from streamlit.proto.WidgetStates_pb2 import WidgetState
-from streamlit.testing.v1.element_tree import Selectbox
+from streamlit.testing.v1.element_tree import Multiselect, Selectbox
 
 from db.models import Consultation
 from tests.app.conftest import (  # noqa: F401  (fixtures)
@@ -34,7 +34,14 @@ def test_a_modified_client_cannot_store_other_answers(at, fake_predictor, databa
             state.string_value = str(self.value)
         return state
 
+    def any_strings(self: Multiselect) -> WidgetState:
+        """What a multiselect sends on the wire: a list of strings, which a modified client chooses freely."""
+        state = WidgetState(id=self.id)
+        state.string_array_value.data[:] = [str(v) for v in self.value]
+        return state
+
     monkeypatch.setattr(Selectbox, "_widget_state", property(any_string))
+    monkeypatch.setattr(Multiselect, "_widget_state", property(any_strings))
     at.switch_page("pages/new_consultation.py").run()
     at.checkbox(key="nc_consent").check()
     at.file_uploader(key="nc_files").set_value([("scalp.jpg", image_bytes("JPEG", seed=2), "image/jpeg")])
