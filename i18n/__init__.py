@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from i18n.catalogs import translation
 from i18n.languages import DEFAULT, LANGUAGES, negotiate, normalise
-from i18n.session import current_language, set_language_provider
+from i18n.session import current_language, in_language, set_language_provider
 
-__all__ = ["DEFAULT", "LANGUAGES", "N_", "_", "current_language", "gettext", "negotiate", "ngettext", "normalise",
+__all__ = ["DEFAULT", "LANGUAGES", "N_", "_", "current_language", "gettext", "in_language", "negotiate", "ngettext", "normalise",
            "set_language_provider", "translation"]
 
 

@@ -21,7 +21,7 @@ from db.consultations import (
     FollowUpOf,
 )
 from db.models import utcnow
-from i18n import N_, _, current_language
+from i18n import N_, _, current_language, in_language
 from i18n.formats import long_date
 from scalp_model import settings as model_settings
 from scalp_model.errors import ScalpScopeError
@@ -162,13 +162,16 @@ def submit_now() -> None:
                 bar.progress(done / (total + 1), text=_("Analysing photo {number} of {total}…").format(
                     number=done + 1, total=total) if done < total else _("Saving your consultation…"))
 
-            consent = consent_for(current_language())  # the text this page showed, in the session's language
+            language = current_language()  # read from the session now: no session read after the commit
+            consent = consent_for(language)  # the text this page showed, in the session's language
             submitted = submit_consultation(history, usable, consent.version, database=res.get_database(),
                                             predictor=res.get_predictor(), is_demo=res.demo_mode(),
                                             submission=submission, progress=progress, follow_up_of=follow_up_of,
-                                            language=current_language())
-            # No Streamlit call between the commit and this line.
-            outbox["result"] = result_of(submitted, history, earlier, follow_up_of, consent.version)
+                                            language=language)
+            # No Streamlit call between the commit and this line (st.session_state included: the words are
+            # looked up in the language taken above, not in the session).
+            with in_language(language):
+                outbox["result"] = result_of(submitted, history, earlier, follow_up_of, consent.version)
         finally:
             outbox.pop(draft.SAVING, None)  # first: the next line is a Streamlit call, where a stopped run ends
             status.empty()

@@ -83,3 +83,36 @@ def test_the_pages_words_for_errors_are_the_cores_english() -> None:
     locked = AccountLockedError(datetime(2026, 12, 5, 12, 0))
     assert str(InvalidCredentialsError()) == str(locked) == messages.SIGN_IN_FAILED
     assert str(ClientThrottledError()) == messages.THROTTLED and str(UnknownAccessCodeError()) == messages.UNKNOWN_CODE
+
+
+def test_in_language_speaks_without_asking_the_session() -> None:
+    """The lines after a consultation's commit take their words in a language read beforehand: inside
+    ``in_language`` the provider (in the app, a read of Streamlit's session state, where a replaced run ends)
+    is never called, nested blocks restore the outer language, and other threads keep theirs."""
+    import threading
+
+    from i18n import _, current_language, in_language, set_language_provider
+    from i18n import session
+
+    before, asked = session._provider, []
+
+    def provider() -> str:
+        asked.append(1)
+        return "en"
+
+    set_language_provider(provider)
+    try:
+        with in_language("zh_CN"):
+            assert current_language() == "zh_CN"
+            assert _("Age") != "Age"  # the Chinese catalog's word
+            with in_language("en"):
+                assert _("Age") == "Age"
+            assert current_language() == "zh_CN"
+            elsewhere: list[str] = []
+            thread = threading.Thread(target=lambda: elsewhere.append(current_language()))
+            thread.start()
+            thread.join()
+        assert elsewhere == ["en"] and len(asked) == 1  # only the other thread asked
+        assert current_language() == "en" and len(asked) == 2
+    finally:
+        set_language_provider(before)
