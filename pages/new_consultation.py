@@ -1,13 +1,12 @@
 """New consultation: consent, a short history, 1–3 photos with quality feedback, then the results once; or a
 follow-up of an earlier consultation, started under My consultation with its access code (issue 19)."""
-import functools
 import hashlib
 
 import streamlit as st
 
 from clinic.consent import consent_for
 from clinic.photos import Photo, read_photo
-from clinic.submit import MAX_PHOTOS, Submitted, submit_consultation
+from clinic.submit import MAX_PHOTOS, submit_consultation
 from db.consultations import (
     AGE_BANDS,
     COURSES,
@@ -20,16 +19,15 @@ from db.consultations import (
     SEXES,
     FollowUpOf,
 )
-from db.models import utcnow
-from i18n import N_, _, current_language, in_language
+from i18n import N_, _, current_language
 from i18n.formats import long_date
 from scalp_model import settings as model_settings
 from scalp_model.errors import ScalpScopeError
 from pages import _draft as draft
-from pages import _report as report
 from pages import _resources as res
 from pages import _views as views
-from pages._wording import answer, answers, quality_advice
+from pages._stored_result import SOURCES, pdf_of, result_of
+from pages._wording import answers, quality_advice
 from security.text import plain
 from security.uploads import upload_problem
 
@@ -39,7 +37,6 @@ CONSENT_SHOWN = "nc_consent_shown"  # the consent version the box was last drawn
 # message. What decides is the content: scalp_model.serving.preprocess.decode_image refuses anything but a photo.
 PHOTO_TYPES = ["jpg", "jpeg", "png", "heic", "heif", "webp",
                "image/jpeg", "image/png", "image/heic", "image/heif", "image/webp"]
-SOURCES = {"phone": N_("Phone or camera"), "dermoscope": N_("Dermoscope")}
 PHOTO_ADVICE = N_("**For a useful photo**\n- part the hair so the affected skin is visible\n"
                   "- use daylight or a bright room, no flash\n- hold steady and tap the screen to focus\n"
                   "- fill the frame with the scalp, one area per photo, no face")
@@ -168,57 +165,13 @@ def submit_now() -> None:
                                             predictor=res.get_predictor(), is_demo=res.demo_mode(),
                                             submission=submission, progress=progress, follow_up_of=follow_up_of,
                                             language=language)
-            # No Streamlit call between the commit and this line (st.session_state included: the words are
-            # looked up in the language taken above, not in the session).
-            with in_language(language):
-                outbox["result"] = result_of(submitted, history, earlier, follow_up_of, consent.version)
+            # No Streamlit call between the commit and this line (st.session_state included): see _stored_result.
+            outbox["result"] = result_of(submitted, history, language, earlier, follow_up_of, consent.version)
         finally:
             outbox.pop(draft.SAVING, None)  # first: the next line is a Streamlit call, where a stopped run ends
             status.empty()
     if "result" in outbox:
         draft.drop_follow_up()  # stored as the follow-up: the next form is a plain consultation
-
-
-def result_of(submitted: Submitted, history: dict, earlier: dict | None = None,
-              follow_up_of: FollowUpOf | None = None, consent_version: str | None = None) -> dict:
-    """What show_results shows of a stored consultation (plain Python: no Streamlit call); ``earlier``: the
-    follow-up's earlier consultation ({"code", "since"}), with the patient's course in ``follow_up_of``.
-    The PDF's words are in the session's language at the time of the submission."""
-    created, code = utcnow(), submitted.code
-    language = current_language()
-    since = long_date(earlier["since"]) if earlier and earlier.get("since") else None
-    course = follow_up_of.course if follow_up_of is not None else None
-    return {
-        "code": code, "analyses": list(submitted.analyses), "pdf_name": report.summary_filename(created),
-        "follow_up_since": since if earlier else None, "follow_up": earlier is not None,
-        # Built once, by show_results right after the code is on screen (before the estimates).
-        "make_pdf": functools.partial(
-            report.summary_pdf, created=created, access_code=code, model_version=submitted.model_version,
-            consent_version=consent_version or consent_for(language).version, language=language,
-            history={_("Age"): answer(history["age_band"]), _("Sex"): answer(history["sex"]),
-                     _("Duration"): answer(history["duration"]), _("Itch"): answer(history["itch"]),
-                     _("Scalp site"): answer(history["scalp_site"]),
-                     _("Treatments tried"): history["previous_treatment"],
-                     _("Photos taken with"): _(SOURCES[history["image_source"]]),
-                     _("In your words"): history.get("free_text"),
-                     _("Follow-up of"): _("your consultation of {date}").format(date=since) if since else None,
-                     _("Since then"): views.course_patient(course)},
-            photos=[report.PhotoSummary(image.data, image.overlay_png, analysis.prediction.p_psoriasis,
-                                        views.verdict(analysis.prediction)[1], analysis.prediction.out_of_scope)
-                    for image, analysis in zip(submitted.images, submitted.analyses)]),
-    }
-
-
-def pdf_of(result: dict) -> bytes | None:
-    """The PDF summary, built on first use; None (and logged) if it cannot be made: the code still shows."""
-    if "pdf" not in result:
-        try:
-            make = result.pop("make_pdf", None)  # None: another tab of this browser is building it
-            result["pdf"] = make() if make is not None else None
-        except Exception:  # noqa: BLE001 - an optional extra must not hide the access code
-            res.log.exception("PDF summary failed")
-            result["pdf"] = None
-    return result["pdf"]
 
 
 def show_results(result: dict) -> None:
