@@ -19,6 +19,7 @@ from pages import _seen as seen
 PERIODS = {"last 30 days": 30, "last 90 days": 90, "all time": None}
 PERIOD_WORDS = {"last 30 days": N_("last 30 days"), "last 90 days": N_("last 90 days"), "all time": N_("all time")}
 NOT_ENOUGH = N_("not enough cases")
+STATISTICS = (N_("median"), N_("90th percentile"))  # the turnaround chart's two bars per group
 
 
 def _hours(value: timedelta | None) -> str:
@@ -32,19 +33,23 @@ def _duration_text(d: Durations) -> str:
 def _turnaround_chart(result: ClinicFigures) -> None:
     groups = {N_("decided from the first photos"): result.turnaround_first_photos,
               N_("after a request for more"): result.turnaround_after_request}
-    chart = pd.DataFrame([{"cases": name, "statistic": statistic, "hours": value.total_seconds() / 3600, "n": d.count}
+    # The chart's values are the words it shows (its bars' names, the legend, the tooltips), in the session's language.
+    chart = pd.DataFrame([{"cases": _(name), "statistic": _(statistic), "hours": value.total_seconds() / 3600,
+                           "n": d.count}
                           for name, d in groups.items() if figures.enough(d)
-                          for statistic, value in (("median", d.median), ("90th percentile", d.p90))
+                          for statistic, value in zip(STATISTICS, (d.median, d.p90))
                           if value is not None])
     st.caption(" · ".join(_("{cases}: median {median} (n = {n})").format(cases=_(name), median=_duration_text(d),
                                                                          n=d.count) for name, d in groups.items()))
     if not chart.empty:
-        order = ["median", "90th percentile"]
+        order = [_(statistic) for statistic in STATISTICS]
         st.altair_chart(alt.Chart(chart).mark_bar().encode(
-            y=alt.Y("cases:N", sort=list(groups), title=None), yOffset=alt.YOffset("statistic:N", sort=order),
-            x=alt.X("hours:Q", title="hours from submission to review"),
+            y=alt.Y("cases:N", sort=[_(name) for name in groups], title=None),
+            yOffset=alt.YOffset("statistic:N", sort=order),
+            x=alt.X("hours:Q", title=_("hours from submission to review")),
             color=alt.Color("statistic:N", sort=order, title=None, legend=alt.Legend(orient="bottom")),
-            tooltip=["cases", "statistic", alt.Tooltip("hours:Q", format=".1f"), "n"],
+            tooltip=[alt.Tooltip("cases:N", title=_("cases")), alt.Tooltip("statistic:N", title=_("statistic")),
+                     alt.Tooltip("hours:Q", format=".1f", title=_("hours")), "n"],
         ).properties(height=180), width="stretch")
 
 
@@ -57,7 +62,7 @@ def _agreement(result: ClinicFigures) -> None:
     st.caption(_("n = {cases} cases, {agreed} agree; {outside} outside the model's two classes.").format(
         cases=a.cases, agreed=a.agreed, outside=a.outside))
     if a.cases or a.outside:
-        st.bar_chart(pd.DataFrame({"cases": [a.agreed, a.cases - a.agreed, a.outside]},
+        st.bar_chart(pd.DataFrame({_("cases"): [a.agreed, a.cases - a.agreed, a.outside]},
                                   index=[_("agree"), _("disagree"), _("outside the model's two classes")]),
                      horizontal=True)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import streamlit as st
 
 from clinic.history import earlier_consultations
+from i18n import N_, _, ngettext
+from i18n.formats import joined
 from pages import _resources as res
 from pages import _views as views
 from security.text import plain
@@ -14,6 +16,7 @@ from security.text import plain
 MAX_SIDE_BY_SIDE = 3  # earlier consultations in columns beside this one; older ones can be picked instead
 STATE = "review_history"  # (the opened case object, its Series): read again when the case is opened again
 PANEL_KEY = "history_panel"  # CSS class st-key-history_panel (browser tests find the panel by it)
+FLAG_WORDS = {"uncertain": N_("uncertain"), "out of scope": N_("out of scope")}
 
 
 def _series(case, clinician):
@@ -28,36 +31,40 @@ def _series(case, clinician):
 def _model_text(image) -> str:
     p = image.prediction
     if p is None:
-        return f"Photo {image.position + 1} · no model output"
-    flags = [name for name, on in (("uncertain", p.uncertain), ("out of scope", p.out_of_scope)) if on]
-    return (f"Photo {image.position + 1} · model: {views.label(p.label)}, P(psoriasis) {p.p_psoriasis:.2f}"
-            + (f" ({', '.join(flags)})" if flags else ""))
+        return _("Photo {number} · no model output").format(number=image.position + 1)
+    flags = [_(FLAG_WORDS[name]) for name, on in (("uncertain", p.uncertain), ("out of scope", p.out_of_scope)) if on]
+    return (_("Photo {number} · model: {label}, P(psoriasis) {p}").format(
+                number=image.position + 1, label=views.label(p.label), p=f"{p.p_psoriasis:.2f}")
+            + (f" ({joined(flags)})" if flags else ""))
 
 
 def _conclusion(consultation) -> None:
     review = max(consultation.reviews, key=lambda r: (r.created_at, r.id), default=None)
     if review is None:
-        st.caption(f"Not reviewed ({views.STATUS_SHORT.get(consultation.status, consultation.status).lower()}).")
+        status = consultation.status
+        st.caption(_("Not reviewed ({status}).").format(
+            status=(_(views.STATUS_SHORT[status]) if status in views.STATUS_SHORT else status).lower()))
         return
-    st.markdown(f"**Conclusion:** {views.label(review.diagnosis)}"
+    st.markdown(_("**Conclusion:** {diagnosis}").format(diagnosis=views.label(review.diagnosis))
                 + (f": {plain(review.diagnosis_other)}" if review.diagnosis_other else ""))
     if review.course:
-        st.markdown(f"**Course:** {views.course(review.course)}")
-    st.caption(f"By {plain(review.clinician.username)}, {review.created_at:%Y-%m-%d}")
+        st.markdown(_("**Course:** {course}").format(course=views.course(review.course)))
+    st.caption(_("By {name}, {date}").format(name=plain(review.clinician.username),
+                                             date=f"{review.created_at:%Y-%m-%d}"))
     if review.notes:
         st.text(review.notes)  # the clinician's words, never Markdown
 
 
 def _column(consultation, *, current: bool, maps: bool) -> None:
-    st.markdown(f"**{consultation.created_at:%Y-%m-%d}**" + (" · this consultation" if current else ""))
+    st.markdown(f"**{consultation.created_at:%Y-%m-%d}**" + (" · " + _("this consultation") if current else ""))
     if consultation.reported_course:
-        st.caption(f"The patient says: {views.course(consultation.reported_course).lower()}")
+        st.caption(_("The patient says: {course}").format(course=views.course(consultation.reported_course).lower()))
     for image in sorted(consultation.images, key=lambda i: i.position):
         p = image.prediction
         mapped = maps and p is not None and p.overlay_png is not None
         st.image(p.overlay_png if mapped else image.data, width="stretch", caption=_model_text(image))
     if current:
-        st.caption("Under review now.")
+        st.caption(_("Under review now."))
     else:
         _conclusion(consultation)
 
@@ -67,29 +74,32 @@ def panel(case, clinician) -> None:
     series = _series(case, clinician)
     if series.empty:
         return
-    later = (f" {series.later} later follow-up{'s' if series.later > 1 else ''} of this patient "
-             f"{'exist' if series.later > 1 else 'exists'}." if series.later else "")
+    later = ngettext("{count} later follow-up of this patient exists.",
+                     "{count} later follow-ups of this patient exist.", series.later).format(
+                         count=series.later) if series.later else ""
     if not series.earlier:  # a first consultation that was followed up later
-        st.caption(later.strip())
+        st.caption(later)
         return
-    title = f"Earlier consultations of this patient ({len(series.earlier)})"
+    title = _("Earlier consultations of this patient ({count})").format(count=len(series.earlier))
     with st.expander(title, expanded=True, icon=":material/history:"), st.container(key=PANEL_KEY):
         if case.follow_up_of_id is not None:
-            st.caption("This consultation follows up an earlier one (the patient gave its access code)"
-                       + (f"; the patient says it is {views.course(case.reported_course).lower()}"
-                          if case.reported_course else "")
-                       + ". Record the course with the review." + later)
+            follows = (_("This consultation follows up an earlier one (the patient gave its access code); the patient "
+                         "says it is {course}. Record the course with the review.").format(
+                             course=views.course(case.reported_course).lower()) if case.reported_course else
+                       _("This consultation follows up an earlier one (the patient gave its access code). Record the "
+                         "course with the review."))
+            st.caption(follows + (" " + later if later else ""))
         elif later:
-            st.caption(later.strip())
+            st.caption(later)
         shown = series.earlier
         if len(shown) > MAX_SIDE_BY_SIDE:
             everyone = list(range(len(shown)))
-            picked = st.multiselect("Earlier consultations beside this one", everyone,
+            picked = st.multiselect(_("Earlier consultations beside this one"), everyone,
                                     default=everyone[-MAX_SIDE_BY_SIDE:], max_selections=MAX_SIDE_BY_SIDE,
                                     format_func=lambda i: f"{shown[i].created_at:%Y-%m-%d}",
                                     key=f"hx_pick_{case.public_id}")
             shown = [shown[i] for i in sorted(picked)]
-        maps = st.toggle("Show the model's maps in this comparison", key=f"hx_map_{case.public_id}")
+        maps = st.toggle(_("Show the model's maps in this comparison"), key=f"hx_map_{case.public_id}")
         for column, consultation in zip(st.columns(len(shown) + 1), [*shown, case]):
             with column:
                 _column(consultation, current=consultation is case, maps=maps)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from db.users import Clinician
+from i18n import _
 from pages import _auth as auth
 
 
@@ -12,9 +13,9 @@ def require_admin() -> Clinician:
     """The signed-in admin; otherwise the sign-in form (or a notice) and stop."""
     clinician = auth.require_clinician()
     if not clinician.is_admin:
-        st.title("Reader studies")
-        st.warning("Only administrators set up reader studies and see their results. Invited readers find "
-                   "their cases under **Reader study**.", icon=":material/lock:")
-        st.page_link("pages/reader_study.py", label="Open the reader study", icon=":material/quiz:")
+        st.title(_("Reader studies"))
+        st.warning(_("Only administrators set up reader studies and see their results. Invited readers find "
+                     "their cases under **Reader study**."), icon=":material/lock:")
+        st.page_link("pages/reader_study.py", label=_("Open the reader study"), icon=":material/quiz:")
         st.stop()
     return clinician

@@ -11,7 +11,9 @@ from clinic.templates import (
     insert_template, list_templates,
 )
 from db.users import Clinician
+from i18n import _
 from pages import _resources as res
+from pages import _views as views
 from security.text import plain
 
 NEW = 0  # the editor's "new template" choice (template ids start at 1)
@@ -26,22 +28,24 @@ def available(clinician: Clinician) -> list[Template]:
 def _label(template: Template, clinician: Clinician) -> str:
     if not template.shared:
         return template.title
-    return template.title + (" · shared" if template.owner == clinician.username else f" · shared by {template.owner}")
+    return template.title + " · " + (_("shared") if template.owner == clinician.username else
+                                     _("shared by {owner}").format(owner=template.owner))
 
 
 def picker(container: DeltaGenerator, clinician: Clinician, found: list[Template], notes_key: str) -> None:
     """Above the review form: choose a template and insert it into the notes widget ``notes_key`` (after what
     was already saved into it, see ``clinic.templates.insert_template``). Must run before that widget."""
     if not found:
-        container.caption("No note templates yet: write one under *Note templates* below.")
+        container.caption(_("No note templates yet: write one under *Note templates* below."))
         return
     by_id = {t.id: t for t in found}
     row = container.columns([2, 1], vertical_alignment="bottom")
-    chosen = row[0].selectbox("Note template", list(by_id), index=None, key=f"{notes_key}_template",
-                              format_func=lambda i: _label(by_id[i], clinician), placeholder="Choose a template",
-                              help="Inserted into the notes for the patient below; you can still edit them. "
-                                   "Choose the template before writing: text typed but not yet saved is replaced.")
-    if row[1].button("Insert", key=f"{notes_key}_insert", disabled=chosen is None, width="stretch"):
+    chosen = row[0].selectbox(_("Note template"), list(by_id), index=None, key=f"{notes_key}_template",
+                              format_func=views.words_for(by_id, lambda i: _label(by_id[i], clinician)),
+                              placeholder=_("Choose a template"),
+                              help=_("Inserted into the notes for the patient below; you can still edit them. "
+                                     "Choose the template before writing: text typed but not yet saved is replaced."))
+    if row[1].button(_("Insert"), key=f"{notes_key}_insert", disabled=chosen is None, width="stretch"):
         with container, res.friendly_errors(operator=True, stop=False):  # the message beside the picker
             st.session_state[notes_key] = insert_template(st.session_state.get(notes_key), by_id[chosen])
 
@@ -55,11 +59,11 @@ def editor(container: DeltaGenerator, clinician: Clinician, found: list[Template
         st.session_state["tpl_pick"] = st.session_state.pop("tpl_next_pick")
     if st.session_state.get("tpl_pick", NEW) not in (NEW, *editable):  # deleted meanwhile, e.g. in another tab
         st.session_state["tpl_pick"] = NEW
-    with container.expander("Note templates", icon=":material/edit_note:", expanded=notice is not None):
+    with container.expander(_("Note templates"), icon=":material/edit_note:", expanded=notice is not None):
         if notice:
             st.success(notice, icon=":material/check_circle:")
-        pick = st.selectbox("Template", [NEW, *editable], key="tpl_pick",
-                            format_func=lambda i: "New template" if i == NEW else _label(editable[i], clinician))
+        pick = st.selectbox(_("Template"), [NEW, *editable], key="tpl_pick", format_func=views.words_for(
+            [NEW, *editable], lambda i: _("New template") if i == NEW else _label(editable[i], clinician)))
         if st.session_state.get("tpl_loaded") != pick or "tpl_title" not in st.session_state:
             chosen = editable.get(pick)
             st.session_state["tpl_title"] = chosen.title if chosen else ""
@@ -68,29 +72,30 @@ def editor(container: DeltaGenerator, clinician: Clinician, found: list[Template
             st.session_state["tpl_confirm"] = False
             st.session_state["tpl_loaded"] = pick
         with st.form("note_templates"):
-            title = st.text_input("Title", key="tpl_title", max_chars=MAX_TEMPLATE_TITLE)
-            body = st.text_area("Text for the patient", key="tpl_body", max_chars=MAX_TEMPLATE_BODY)
-            shared = st.checkbox("Shared with the clinic", key="tpl_shared",
-                                 help="Every clinician can use a shared template; only you or an administrator "
-                                      "can change it.")
-            confirm = st.checkbox("Yes, delete this template", key="tpl_confirm") if pick != NEW else False
+            title = st.text_input(_("Title"), key="tpl_title", max_chars=MAX_TEMPLATE_TITLE)
+            body = st.text_area(_("Text for the patient"), key="tpl_body", max_chars=MAX_TEMPLATE_BODY)
+            shared = st.checkbox(_("Shared with the clinic"), key="tpl_shared",
+                                 help=_("Every clinician can use a shared template; only you or an administrator "
+                                        "can change it."))
+            confirm = st.checkbox(_("Yes, delete this template"), key="tpl_confirm") if pick != NEW else False
             buttons = st.columns(2)
-            save = buttons[0].form_submit_button("Create template" if pick == NEW else "Save changes",
+            save = buttons[0].form_submit_button(_("Create template") if pick == NEW else _("Save changes"),
                                                  type="primary", width="stretch")
-            delete = buttons[1].form_submit_button("Delete template", width="stretch") if pick != NEW else False
+            delete = buttons[1].form_submit_button(_("Delete template"), width="stretch") if pick != NEW else False
     if save:
         with container, res.friendly_errors(operator=True):  # a refusal shows below the editor
             saved = (create_template(res.get_database(), clinician, title, body, shared=shared) if pick == NEW else
                      edit_template(res.get_database(), clinician, pick, title, body, shared=shared))
         st.session_state.update(tpl_next_pick=saved.id, tpl_loaded=None,
-                                tpl_notice=f"Template \u201c{plain(saved.title)}\u201d saved.")
+                                tpl_notice=_("Template \u201c{title}\u201d saved.").format(title=plain(saved.title)))
         st.rerun()
     if delete:
         if not confirm:
-            container.error("Tick \u201cYes, delete this template\u201d to delete it.")
+            container.error(_("Tick \u201cYes, delete this template\u201d to delete it."))
             return
         with container, res.friendly_errors(operator=True):
             delete_template(res.get_database(), clinician, pick)
         st.session_state.update(tpl_next_pick=NEW, tpl_loaded=None,
-                                tpl_notice=f"Template \u201c{plain(editable[pick].title)}\u201d deleted.")
+                                tpl_notice=_("Template \u201c{title}\u201d deleted.").format(
+                                    title=plain(editable[pick].title)))
         st.rerun()
