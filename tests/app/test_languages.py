@@ -9,22 +9,47 @@ from sqlalchemy import select
 from db.models import Consultation
 from pages._language import LANGUAGE, PICKER
 from testing.untranslated import untranslated
+from tests.app import test_model_registry_page as registry_page
 from tests.app.conftest import assert_clean, shown_access_code, texts
 from tests.factories import image_bytes
 
+incoming_checkpoints, models_dir = registry_page.incoming_checkpoints, registry_page.models_dir  # fixtures
+
+
+def without_bytes(message):
+    """A copy of ``message`` with its bytes fields emptied (a table's Arrow data: binary, with pandas' metadata)."""
+    copy = type(message)()
+    copy.CopyFrom(message)
+
+    def clear(m) -> None:
+        for field, value in m.ListFields():
+            if field.type == field.TYPE_BYTES:
+                m.ClearField(field.name)
+            elif field.type == field.TYPE_MESSAGE:
+                for item in ([value] if hasattr(value, "ListFields") else value):  # one message or a repeated field
+                    if hasattr(item, "ListFields"):
+                        clear(item)
+
+    clear(copy)
+    return copy
+
 
 def rendered(at) -> str:
-    """Every element's content as the browser receives it (labels, options, help, bodies), UTF-8."""
+    """Every element's content of an AppTest (or of one block of it) as the browser receives it (labels, options,
+    help, bodies), UTF-8; blocks with their own words too (a tab's or an expander's label); a table as its
+    headings, row labels and cells."""
     parts = []
 
     def walk(node) -> None:
         proto = getattr(node, "proto", None)
-        if proto is not None and not hasattr(node, "children"):
-            parts.append(text_format.MessageToString(proto, as_utf8=True))
+        if proto is not None:
+            parts.append(text_format.MessageToString(without_bytes(proto), as_utf8=True))
+        if type(node).__name__ in ("Dataframe", "Table"):
+            parts.append(node.value.to_string())
         for child in getattr(node, "children", {}).values():
             walk(child)
 
-    walk(at._tree)
+    walk(getattr(at, "_tree", at))  # the whole app, or one part of it (at.main, at.sidebar)
     return "\n".join(parts)
 
 
@@ -195,3 +220,150 @@ def test_an_administrators_pages_follow_the_administrators_choice(at, database) 
     assert_clean(at)
     assert at.title[0].value == "研究结果" and texts(at.info) == ["还没有阅片研究。请在**研究设置**中创建。"]
     assert untranslated(rendered(at), "zh_CN") == []
+
+
+def chinese_sign_in(at, username: str):
+    """Sign in through the form of a session in Chinese (the submit button's key carries its label)."""
+    from tests.app.conftest import PASSWORD
+
+    chinese(at).switch_page("pages/queue.py").run()
+    at.text_input(key="sign_in_username").input(username)
+    at.text_input(key="sign_in_password").input(PASSWORD)
+    at.button(key="FormSubmitter:sign_in-登录").click().run()
+    assert_clean(at)
+    return at
+
+
+def a_follow_up_with_a_round(database, clinician) -> str:
+    """A follow-up of a reviewed consultation, with full answers, a blurred uncertain out-of-scope photo, and one
+    answered round of "more information" (a photo and a text): what the review can show, back in the queue."""
+    from db.consultations import (FollowUpOf, NewImage, answer_request, claim, record_review, request_information,
+                                  submit_consultation)
+    from pages import _resources as res
+    from tests.app.conftest import seed_consultation
+    from tests.db.builders import HISTORY, new_image, new_prediction
+
+    earlier, code = seed_consultation(database)
+    with database.begin() as session:
+        earlier_id = session.query(Consultation.id).filter_by(public_id=earlier).scalar()
+        claim(session, earlier_id, clinician)
+        record_review(session, earlier_id, clinician, "seborrheic_dermatitis", "Ketoconazole twice a week.")
+    blurred = new_image("JPEG")
+    blurred = NewImage(blurred.data, blurred.mime, blurred.width, blurred.height,
+                       {"quality": {"issues": ["blurry", "underexposed"]}}, overlay_png=blurred.overlay_png)
+    with database.begin() as session:
+        later, later_code = submit_consultation(
+            session, HISTORY, res.CONSENT_VERSION, [blurred], [new_prediction(0.52, uncertain=True, out_of_scope=True)],
+            follow_up_of=FollowUpOf(code, "worse"))
+        claim(session, later.id, clinician)
+        request_information(session, later.id, clinician, ["closer", "question"], "Does it itch at night?")
+        answer_request(session, later_code, "Yes, at night.", [new_image("JPEG")], [new_prediction(0.3)])
+        return later.public_id
+
+
+def review_page(at) -> str:
+    """The review page's main area as rendered, less the queue's reason in its caption: that is
+    ``db.consultations.progress_text``, the data layer's English (README, Languages). The sidebar's "Signed in as"
+    line names the stored role (app.py) and is not part of the review."""
+    caption = next(c for c in texts(at.main.caption) if c.startswith("提交于 "))
+    reason = caption.split(" · ", 1)[1].rsplit(" · ", 1)[0]  # between the time and the status
+    return rendered(at.main).replace(reason, "")
+
+
+def test_a_clinicians_review_follows_the_clinicians_choice(at, database, clinician) -> None:
+    """Issue 21, clinician side: a dermatologist in Chinese reviews a follow-up (photos with the model's output,
+    the patient's answers, the earlier consultation beside it, a round of questions, the form, the note templates),
+    saves the review and reads it back, and opens the model page: no English catalog text anywhere."""
+    from clinic.templates import create_template
+
+    public_id = a_follow_up_with_a_round(database, clinician)
+    template = create_template(database, clinician, "洗发水", "每周两次。", shared=True)
+    chinese_sign_in(at, "dr.who")
+    at.selectbox(key="q_pick").select(public_id)
+    at.button(key="q_open").click().run()
+    at.switch_page("pages/review.py")
+    at.selectbox(key="tpl_pick").set_value(template.id).run()  # the editor with its delete box and buttons
+    assert_clean(at)
+    page = review_page(at)
+    assert at.title[0].value == f"问诊 {public_id}"
+    assert [s.value for s in at.subheader] == ["病史", "皮肤科医生的审核"]
+    assert "该患者之前的问诊（1）" in [e.label for e in at.expander]
+    assert "照片 2（第 1 次补充）" in page and "照片质量：模糊和曝光不足" in page and "病情加重" in page
+    assert "**第 1 次补充请求：由 dr.who 提出**" in page
+    answers = at.table[0].value  # the stored answers in the clinician's language, the patient's own text as written
+    assert dict(zip(answers.index, answers["患者的回答"])) == {
+        "年龄": "18–39", "性别": "女", "病程": "1–6 个月", "瘙痒": "中度", "头皮部位": "头顶和后脑",
+        "已尝试的治疗": "ketoconazole shampoo", "照片来源": "手机", "知情同意": "版本 2026-11"}
+    assert "Yes, at night." in texts(at.text)  # the patient's words as written
+    assert untranslated(page, "zh_CN") == []
+
+    at.radio(key=f"rv_diagnosis_{public_id}").set_value("psoriasis")
+    at.radio(key=f"rv_course_{public_id}").set_value("worse")
+    at.radio(key=f"rv_agrees_{public_id}").set_value("not sure")
+    at.text_area(key=f"rv_notes_{public_id}").input("每天使用。")
+    at.button(key=f"FormSubmitter:review_{public_id}-保存").click().run()
+    assert_clean(at)
+    page = review_page(at)
+    assert texts(at.success) == [f"问诊 {public_id} 的审核已保存。"] and "这次问诊已审核。" in texts(at.info)
+    assert "**dr.who 的审核**" in page and "病情变化：加重" in page and untranslated(page, "zh_CN") == []
+
+    at.switch_page("pages/model.py").run()
+    assert_clean(at)
+    assert at.title[0].value == "模型" and "局限性" in [s.value for s in at.subheader]
+    assert [m.label for m in at.metric] == ["决策阈值", "不确定区间", "温度"]
+    assert untranslated(rendered(at.main), "zh_CN") == []
+    # Left: the sidebar's "Signed in as **dr.who** (dermatologist)" names the stored role as it is (app.py).
+    assert untranslated(rendered(at.sidebar), "zh_CN") == ["dermatologist"]
+
+
+def test_an_administrators_model_section_follows_the_administrators_choice(at, database, models_dir) -> None:
+    """The registry in Chinese: register two checkpoints, activate one with a reason, shadow runs, compare the two
+    on reviewed consultations (figures, DeLong, calibration, the cards shown as written) - no English catalog
+    text; the stored states stay the codes."""
+    from clinic import comparison, models
+    from db.consultations import claim, record_review
+    from db.users import create_user
+    from tests.app.conftest import PASSWORD, seed_consultation
+
+    with database.begin() as session:
+        admin = create_user(session, "boss", PASSWORD, "admin")
+        reviewer = create_user(session, "derm2", PASSWORD)
+    for index, diagnosis in enumerate(["psoriasis", "seborrheic_dermatitis"] * 3):
+        case, _code = seed_consultation(database, images=1 + index % 2)
+        with database.begin() as session:
+            case_id = session.query(Consultation.id).filter_by(public_id=case).scalar()
+            claim(session, case_id, reviewer)
+            record_review(session, case_id, reviewer, diagnosis, "")
+    chinese_sign_in(at, "boss").switch_page("pages/model.py").run()
+    assert_clean(at)
+    assert [h.value for h in at.header] == ["已注册的模型"] and untranslated(rendered(at), "zh_CN") == []
+    for name in ("page-a.pt", "page-b.pt"):
+        box = at.selectbox(key="model_register_file")
+        box.set_value(next(option for option in box.options if str(option).endswith(name)))
+        at.button(key="FormSubmitter:model_register-注册").click().run()
+    assert_clean(at)
+    assert texts(at.success) == ["已将 page-b 注册为候选模型。"]
+    box = at.selectbox(key="model_activate_choice")
+    assert [option.startswith(("page-a（候选，", "page-b（候选，")) for option in box.options] == [True, True]
+    box.select_index(next(i for i, option in enumerate(box.options) if option.startswith("page-a（")))
+    at.text_area(key="model_activate_reason").input("第一个模型")
+    at.button(key="FormSubmitter:model_activate-激活").click().run()
+    assert_clean(at)
+    assert any(s.startswith("page-a 现在是使用中的模型") for s in texts(at.success))
+    candidate = next(e for e in models.list_models(database) if e.version == "page-b")
+    models.set_shadow(database, admin, candidate.id, True)
+    at.run()
+    table = at.dataframe[0].value
+    assert dict(zip(table["版本"], table["状态"])) == {"page-a": "使用中", "page-b": "候选"}
+    assert dict(zip(table["版本"], table["影子运行"])) == {"page-a": "", "page-b": "是"}
+    at.selectbox(key="model_compare_a").select_index(0)
+    at.selectbox(key="model_compare_b").select_index(1)
+    at.button(key="FormSubmitter:model_compare-比较").click().run()
+    assert_clean(at)
+    assert comparison.JOBS.get(*at.session_state["_model_compare_pair"]).finished.wait(120)
+    at.run()
+    assert_clean(at)
+    page = rendered(at)
+    assert "**配对 DeLong 检验**" in page and "灵敏度（本模型阈值）" in list(at.table[0].value["指标"])
+    assert "校准（可靠性分箱）" in [e.label for e in at.expander] and "未经翻译" in page
+    assert untranslated(page, "zh_CN") == []
