@@ -37,7 +37,7 @@ def _minmax_(x: np.ndarray) -> np.ndarray:
 
 
 def scale_map(raw: np.ndarray, size: int) -> np.ndarray:
-    """A raw (h, w) class map (7×7 at ``inception5b``) to a float32 (``size``, ``size``) map in [0, 1].
+    """A raw (h, w) class map (7×7 at GoogLeNet's ``inception5b`` or EfficientNet-Lite0's last block) to a float32 (``size``, ``size``) map in [0, 1].
 
     Scaled as pytorch-grad-cam scales it: ReLU, min-max, bilinear resize (OpenCV), min-max again; a map that is
     zero everywhere stays zero. About 0.05 ms for 224 px.
@@ -60,7 +60,7 @@ def library_cam(model: ScalpNet, batch: torch.Tensor, target_layer: str, class_i
     """
     if method not in METHODS:
         raise ValueError(f"unknown CAM method {method!r}; choose one of {sorted(METHODS)}")
-    _check_class_index(class_index, len(batch), model.backbone.fc.out_features)
+    _check_class_index(class_index, len(batch), model.head.out_features)
     layer = model.target_layer(target_layer)
     import pytorch_grad_cam
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from ..errors import WeightsCorruptError, WeightsMismatchError, WeightsMissingError
-from .network import IMAGENET_MEAN, IMAGENET_STD, MAP_LAYER, ScalpNet, build_backbone
+from .architectures import ARCHITECTURES, get_architecture
+from .network import IMAGENET_MEAN, IMAGENET_STD, MAP_LAYER, ScalpNet
 
 FORMAT = "scalpscope-checkpoint/1"
 CLASS_NAMES = ("psoriasis", "seborrheic_dermatitis")
@@ -41,7 +42,10 @@ class ModelMeta:
     - ``input_size``: side in pixels of the square model input (224: the whole picture resized, no crop);
       ``mean``/``std``: per-channel RGB statistics on the 0..1 scale that standardise it (ImageNet's by default);
       ``transform_input``: torchvision GoogLeNet's own re-standardisation (on for its ImageNet weights).
-    - ``cam_target_layer``: the GoogLeNet block whose maps are served; the app needs ``inception5b``.
+    - ``architecture``: the network, one of :data:`scalp_model.serving.architectures.ARCHITECTURES`
+      (``googlenet``, the default and the paper's, or ``efficientnet_lite0``); any other name is refused on load.
+    - ``cam_target_layer``: the block whose maps are served; the app needs the architecture's last block
+      (``inception5b`` for GoogLeNet, ``head_activation`` for EfficientNet-Lite0).
     - ``temperature``: > 0, divides the logits before the softmax (temperature scaling, Guo et al. 2017).
     - ``threshold``: P(psoriasis) at or above which the label is psoriasis, 0..1; ``uncertain_band``: half-width
       of the band around it reported as uncertain, 0..1.
@@ -68,6 +72,14 @@ class ModelMeta:
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     quantization: dict[str, Any] = field(default_factory=dict)  # written by 'python -m scalp_model quantize'
+
+    @classmethod
+    def for_architecture(cls, architecture: str = "googlenet", **changes: Any) -> "ModelMeta":
+        """The defaults for ``architecture``: its input standardisation (``mean``/``std``) and served map layer
+        (``cam_target_layer``), then ``changes``. Raises ``WeightsMismatchError`` for an unknown architecture."""
+        arch = get_architecture(architecture)
+        base = {"architecture": arch.name, "mean": arch.mean, "std": arch.std, "cam_target_layer": arch.map_layer}
+        return cls(**{**base, **changes})
 
     @property
     def positive_index(self) -> int:
@@ -119,12 +131,17 @@ class Checkpoint:
 
 
 def _build_model(state_dict: dict[str, torch.Tensor], meta: ModelMeta, path: Path | None) -> ScalpNet:
-    backbone = build_backbone(len(meta.class_names), transform_input=meta.transform_input, init_weights=False)
+    """The network of ``meta.architecture`` holding ``state_dict``; ``WeightsMismatchError`` when they do not fit."""
+    arch = get_architecture(meta.architecture)
     try:
-        backbone.load_state_dict(state_dict)
+        net = arch.build(len(meta.class_names), meta.transform_input)
+    except (ImportError, ValueError) as exc:
+        raise WeightsMismatchError(f"{path}: cannot build {arch.label} for this checkpoint ({exc})") from exc
+    try:
+        net.backbone.load_state_dict(state_dict)
     except (RuntimeError, KeyError) as exc:
-        raise WeightsMismatchError(f"{path}: weights do not fit GoogLeNet with a 2-class head ({exc})") from exc
-    return ScalpNet(backbone).eval()
+        raise WeightsMismatchError(f"{path}: weights do not fit {arch.label} with a 2-class head ({exc})") from exc
+    return net.eval()
 
 
 def file_sha256(path: Path) -> str:
@@ -198,14 +215,14 @@ def load_checkpoint(path: Path | str, *, check_card: bool = True, lazy: bool = F
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise WeightsMismatchError(f"{path} is not a {FORMAT} file; train one with 'python -m scalp_model train'.")
     meta = ModelMeta.from_dict(payload["meta"])
-    if meta.architecture != "googlenet" or sorted(meta.class_names) != sorted(CLASS_NAMES):
+    if meta.architecture not in ARCHITECTURES or sorted(meta.class_names) != sorted(CLASS_NAMES):
         raise WeightsMismatchError(
             f"{path} was made for {meta.architecture} with classes {list(meta.class_names)}; "
-            f"ScalpScope needs googlenet with {list(CLASS_NAMES)}."
+            f"ScalpScope needs {' or '.join(ARCHITECTURES)} with {list(CLASS_NAMES)}."
         )
     state_dict = payload.get("state_dict")
     if not isinstance(state_dict, dict):
-        raise WeightsMismatchError(f"{path}: no GoogLeNet weights in the file")
+        raise WeightsMismatchError(f"{path}: no {get_architecture(meta.architecture).label} weights in the file")
     checkpoint = Checkpoint(meta, sha, path, state_dict, ood_state=payload.get("ood"))
     if not lazy:
         checkpoint.model  # noqa: B018 - builds and checks the network now

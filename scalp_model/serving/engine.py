@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from .. import settings
+from .architectures import architecture_of
 from .network import ScalpNet, ScalpNetWithMaps
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ class OnnxEngine:
         if data is not None:
             return cls(data, name="onnxruntime-cpu-int8")
         net = _network(model)
-        data = quantized_model(prepared_fp32(export_onnx(net)), ranges)
+        data = quantized_model(prepared_fp32(export_onnx(net)), ranges, architecture_of(net).head_nodes)
         engine = cls(data, name="onnxruntime-cpu-int8")
         verify_int8(engine, net)
         _store(cache, data)
@@ -197,7 +198,8 @@ def verify_int8(engine: Engine, model: ScalpNet) -> float:
     from .int8 import VERIFY_TOLERANCE
     from .probe_images import skin_photo
 
-    x = np.stack([_photo_input(skin_photo(320, 240, seed)) for seed in range(4)])
+    arch = architecture_of(model)
+    x = np.stack([_photo_input(skin_photo(320, 240, seed), arch.mean, arch.std) for seed in range(4)])
     with torch.inference_mode():
         ref = model.cpu()(torch.from_numpy(x)).numpy()
     diff = float(np.abs(_softmax(engine.run(x)[0]) - _softmax(ref)).max())
@@ -207,11 +209,10 @@ def verify_int8(engine: Engine, model: ScalpNet) -> float:
     return diff
 
 
-def _photo_input(image) -> np.ndarray:  # noqa: ANN001 - PIL image
-    from .network import IMAGENET_MEAN, IMAGENET_STD
+def _photo_input(image, mean: tuple[float, float, float], std: tuple[float, float, float]) -> np.ndarray:  # noqa: ANN001 - PIL image
     from .preprocess import model_input
 
-    return model_input(image, 224, IMAGENET_MEAN, IMAGENET_STD)
+    return model_input(image, 224, mean, std)
 
 
 def select_engine(model: ModelSource, sha256: str, device: torch.device, backend: str = "auto",
@@ -224,7 +225,8 @@ def select_engine(model: ModelSource, sha256: str, device: torch.device, backend
     ``precision``: ``fp32``; ``int8`` (needs the checkpoint's calibration, CPU and ONNX Runtime); or
     ``auto``: int8 when ``quantization`` (the checkpoint's ``ModelMeta.quantization``) records a held-out AUC
     change within tolerance, else fp32. Every engine's ``run`` takes an (n, 3, 224, 224) float32 batch and
-    returns logits (n, classes), pooled features (n, 1024) and class maps (n, classes, 7, 7), all float32.
+    returns logits (n, classes), pooled features (n, d) and class maps (n, classes, 7, 7), all float32, where d
+    is the architecture's feature width (1024 for GoogLeNet, 1280 for EfficientNet-Lite0).
 
     The first call for a checkpoint exports, verifies against torch (probabilities within 1e-4 for fp32) and
     caches the ONNX model (seconds); later processes load the cache (ONNX Runtime static quantisation for

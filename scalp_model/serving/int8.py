@@ -25,6 +25,7 @@ FORMAT = "onnxruntime-qdq-u8s8-percentile/1"
 AUC_TOLERANCE = 0.005
 PERCENTILE = 99.999
 # The head stays fp32: it is a 1024×2 product (no time to gain) and its output is the probability itself.
+# GoogLeNet's head node; every architecture names its own (``Architecture.head_nodes``).
 EXCLUDED_NODES = ("/fc/Gemm",)
 # Guards against a broken build (e.g. ranges recorded for another exporter's tensor names), not a
 # statement of accuracy: that is the held-out comparison recorded in the checkpoint.
@@ -51,11 +52,12 @@ def prepared_fp32(model_bytes: bytes) -> bytes:
         return dst.read_bytes()
 
 
-def build_qdq(prepared: bytes, out: Path, cache: Path, reader: Any, method: Any) -> None:
+def build_qdq(prepared: bytes, out: Path, cache: Path, reader: Any, method: Any,
+              excluded: Sequence[str] = EXCLUDED_NODES) -> None:
     """Write to ``out`` the QDQ model of ONNX Runtime's ``quantize_static`` with this module's settings.
 
     ``reader`` (a ``CalibrationDataReader``) measures ranges into ``cache``; ``reader=None`` uses the ranges
-    already in ``cache``. Raises :class:`QuantizationUnavailable` for an onnxruntime that cannot do the latter.
+    already in ``cache``. ``excluded``: ONNX node names kept fp32 (the architecture's head). Raises :class:`QuantizationUnavailable` for an onnxruntime that cannot do the latter.
     """
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
@@ -65,7 +67,7 @@ def build_qdq(prepared: bytes, out: Path, cache: Path, reader: Any, method: Any)
         quantize_static(
             str(src), str(out), reader, quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8, per_channel=False, reduce_range=False, calibrate_method=method,
-            nodes_to_exclude=list(EXCLUDED_NODES), calibration_cache_path=str(cache),
+            nodes_to_exclude=list(excluded), calibration_cache_path=str(cache),
             extra_options={"CalibPercentile": PERCENTILE},
         )
     except TypeError as exc:  # an onnxruntime without calibration_cache_path: stay on fp32
@@ -75,8 +77,10 @@ def build_qdq(prepared: bytes, out: Path, cache: Path, reader: Any, method: Any)
                                       f"ranges ({exc}); it was built with 1.32") from exc
 
 
-def quantized_model(prepared: bytes, ranges: dict[str, Sequence[float]]) -> bytes:
-    """The int8 (QDQ) model for recorded ranges; deterministic for the same graph and ranges."""
+def quantized_model(prepared: bytes, ranges: dict[str, Sequence[float]],
+                    excluded: Sequence[str] = EXCLUDED_NODES) -> bytes:
+    """The int8 (QDQ) model for recorded ranges, ``excluded`` nodes kept fp32; deterministic for the same graph,
+    ranges and exclusions."""
     from onnxruntime.quantization import CalibrationMethod
 
     names = _tensor_names(prepared)
@@ -92,7 +96,7 @@ def quantized_model(prepared: bytes, ranges: dict[str, Sequence[float]]) -> byte
     with tempfile.TemporaryDirectory(prefix="scalpscope-q-") as tmp:
         cache, out = Path(tmp) / "ranges.json", Path(tmp) / "int8.onnx"
         cache.write_text(json.dumps(table))
-        build_qdq(prepared, out, cache, None, CalibrationMethod.MinMax)
+        build_qdq(prepared, out, cache, None, CalibrationMethod.MinMax, excluded)
         return out.read_bytes()
 
 

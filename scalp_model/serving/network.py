@@ -2,7 +2,8 @@
 
 The rest of the code sees a :class:`ScalpNet` whose ``forward`` returns plain logits and whose
 ``forward_with_features`` also returns the last inception block, which is what Grad-CAM and the
-out-of-scope gate need.
+out-of-scope gate need. Other architectures subclass it (:mod:`scalp_model.serving.efficientnet_lite`) and are
+listed in :mod:`scalp_model.serving.architectures`.
 """
 from __future__ import annotations
 
@@ -30,11 +31,23 @@ def unwrap_logits(output: torch.Tensor | GoogLeNetOutputs | tuple) -> torch.Tens
 
 
 class ScalpNet(nn.Module):
-    """torchvision GoogLeNet with a 2-class head; aux heads are dropped (they only help training)."""
+    """torchvision GoogLeNet with a 2-class head; aux heads are dropped (they only help training).
+
+    The interface every architecture shares (:mod:`scalp_model.serving.architectures`): ``backbone`` (whose
+    ``state_dict`` is the checkpoint's), ``head`` (the linear layer on the pooled features),
+    ``forward_features``, ``classify``, ``forward_with_features``, ``forward`` and ``target_layer``.
+    """
+
+    architecture = "googlenet"  # the ModelMeta.architecture this class serves
 
     def __init__(self, backbone: GoogLeNet) -> None:
         super().__init__()
         self.backbone = backbone
+
+    @property
+    def head(self) -> nn.Linear:
+        """The linear head on the pooled features (``fc`` in torchvision's GoogLeNet)."""
+        return self.backbone.fc
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Run the trunk up to ``inception5b`` (mirrors torchvision's ``GoogLeNet._forward``)."""
@@ -120,8 +133,9 @@ def build_scalpnet(num_classes: int = 2, *, init: str = "scratch") -> tuple[Scal
 class ScalpNetWithMaps(nn.Module):
     """Logits, pooled features and every class's activation map from ONE forward pass.
 
-    For the last inception block followed by global average pooling and a linear layer, the gradient
-    of logit c with respect to the block is the class's weight row spread evenly over space, so
+    For the last block (GoogLeNet's ``inception5b``, EfficientNet-Lite0's ``head_activation``) followed by global
+    average pooling and a linear layer, the gradient of logit c with respect to the block is the class's weight row
+    spread evenly over space, so
     Grad-CAM reduces to ``relu(sum_k w_ck A_k)`` (up to the positive 1/(h·w) factor, which min-max
     scaling removes). Computing it here makes a map almost free and keeps the module exportable.
     """
@@ -133,5 +147,5 @@ class ScalpNetWithMaps(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         features = self.net.forward_features(x)
         logits, pooled = self.net.classify(features)
-        maps = torch.einsum("kc,nchw->nkhw", self.net.backbone.fc.weight, features)
+        maps = torch.einsum("kc,nchw->nkhw", self.net.head.weight, features)
         return logits, pooled, maps

@@ -25,7 +25,8 @@ from .cam import library_cam, overlay_png, scale_map
 from .checkpoint import Checkpoint, ModelMeta, load_checkpoint
 from .engine import Engine, select_engine
 from ..errors import ScalpScopeError, WeightsMismatchError
-from .network import MAP_LAYER, ScalpNet
+from .architectures import get_architecture
+from .network import ScalpNet
 from .ood import gate_scores
 from .preprocess import DecodedImage, decode_image, model_input
 from .quality import QualityReport, assess_quality
@@ -61,12 +62,13 @@ class Prediction:
       ``temperature``, the checkpoint's temperature scaling; Guo et al. 2017).
     - ``threshold``, ``uncertain_band``: the checkpoint's operating point and band, 0..1; ``uncertain`` is
       ``|p_psoriasis - threshold| < uncertain_band``.
-    - ``ood_score``: how far the photo's 1024 pooled features lie from the training scalp photos, as the
+    - ``ood_score``: how far the photo's pooled features (1024 for GoogLeNet, 1280 for EfficientNet-Lite0) lie from the training scalp photos, as the
       mean squared standardised distance over a 32-component PCA subspace (:func:`scalp_model.serving.ood.gate_scores`):
       unitless, ≥ 0, about 1 for the training photos; ``out_of_scope`` is ``ood_score`` above the checkpoint's
       ``ood_threshold`` (a validation quantile; 2.05 for the shipped model). ``None`` (and never out of scope)
       for a checkpoint without a gate.
-    - ``cam``: the Grad-CAM map of ``label`` (Selvaraju et al. 2017) at ``inception5b``, float32, shape
+    - ``cam``: the Grad-CAM map of ``label`` (Selvaraju et al. 2017) at the last block (``inception5b`` for
+      GoogLeNet, ``head_activation`` for EfficientNet-Lite0), float32, shape
       (``input_size``, ``input_size``) = (224, 224) for the shipped model, values in [0, 1] (min-max scaled,
       1 = most attention), laid over the whole picture squeezed to a square (no crop): stretch it to the
       photo's aspect ratio to overlay it (:func:`scalp_model.serving.cam.overlay_png`).
@@ -294,13 +296,15 @@ class Predictor:
 
 
 def _check_map_layer(checkpoint: Checkpoint) -> None:
-    """The served map is computed in the forward pass at :data:`~scalp_model.serving.network.MAP_LAYER` only."""
+    """The served map is computed in the forward pass at the architecture's last block only (``inception5b`` for
+    GoogLeNet, :data:`~scalp_model.serving.network.MAP_LAYER`; see :mod:`scalp_model.serving.architectures`)."""
     layer = checkpoint.meta.cam_target_layer
-    if layer != MAP_LAYER:
+    arch = get_architecture(checkpoint.meta.architecture)
+    if layer != arch.map_layer:
         raise WeightsMismatchError(
             f"{checkpoint.path or 'This checkpoint'} asks for attention maps at {layer!r}, but the app computes "
-            f"them in the same forward pass only at GoogLeNet's last block, {MAP_LAYER!r}. Use a checkpoint made "
-            f"by 'python -m scalp_model train' (it records {MAP_LAYER!r}), or set its cam_target_layer to it."
+            f"them in the same forward pass only at {arch.label}'s last block, {arch.map_layer!r}. Use a checkpoint "
+            f"made by 'python -m scalp_model train' (it records {arch.map_layer!r}), or set its cam_target_layer to it."
         )
 
 
