@@ -2,8 +2,8 @@
 
 The recipe is a linear probe (standardised features, L2 logistic regression, C=0.1, balanced) on a frozen
 network's pooled features, with temperature and threshold fitted inside each training fold
-(:func:`scalp_model.training.crossval.recipe_out_of_fold`). The network is a checkpoint's GoogLeNet trunk
-(``--weights``, default the shipped one), a GoogLeNet trunk file (``--init``, e.g. a distilled student) or an
+(:func:`scalp_model.training.crossval.recipe_out_of_fold`). The network is a checkpoint's trunk, GoogLeNet or
+EfficientNet-Lite0 (``--weights``, default the shipped one), a GoogLeNet trunk file (``--init``, e.g. a distilled student) or an
 EfficientNet-Lite teacher (``--teacher``). These are the figures in the model card's cross-validation table.
 """
 from __future__ import annotations
@@ -36,6 +36,7 @@ def main(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
+    from ..serving.architectures import get_architecture
     from ..serving.checkpoint import ModelMeta, load_checkpoint
     from ..training.data import split_by_group
     from ..serving.network import build_scalpnet
@@ -61,7 +62,8 @@ def main(args: argparse.Namespace) -> int:
     else:
         path = args.weights or DEFAULT_WEIGHTS
         ckpt = load_checkpoint(path)
-        what = f"GoogLeNet trunk of {Path(path).name} ({ckpt.meta.version}) at {args.size} px"
+        label = get_architecture(ckpt.meta.architecture).label
+        what = f"{label} trunk of {Path(path).name} ({ckpt.meta.version}) at {args.size} px"
         meta = ModelMeta(**{**ckpt.meta.__dict__, "input_size": args.size})
         feats = googlenet_features(ckpt.model, images, meta)
         train_files = set((ckpt.meta.training or {}).get("split", {}).get("train", []))

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..serving.architectures import get_architecture
 from ..serving.checkpoint import ModelMeta
 from .card_sections import (cross_validation_section, distillation_section, fmt_ci, fmt_value, metrics_table,
                             quantization_section)
@@ -47,20 +48,39 @@ LIMITATIONS = """\
   as one of its two classes."""
 
 
+def _method_lines(meta: ModelMeta) -> list[str]:
+    """The intended-use sentence naming the method: the paper's GoogLeNet, or another trunk in its place."""
+    if meta.architecture == "googlenet":
+        return ["method of Yu et al., Front. Med. 2022 (GoogLeNet transfer learning, scalp psoriasis vs seborrheic",
+                "dermatitis) inside the ScalpScope teledermatology demo. It must not be used to diagnose, triage or"]
+    label = get_architecture(meta.architecture).label
+    return ["method of Yu et al., Front. Med. 2022 (transfer learning, scalp psoriasis vs seborrheic dermatitis) with an",
+            f"ImageNet {label} in place of the paper's GoogLeNet, as a reference a clinic can compare with the",
+            "GoogLeNet on its own cases inside the ScalpScope teledermatology demo. It must not be used to diagnose, triage or"]
+
+
+# Why a model falls short of the project's target, by architecture (the card's first limitation).
+BELOW_TARGET_WHY = {
+    "googlenet": "ImageNet GoogLeNet weights were not obtainable offline; see the recipe.",
+    "efficientnet_lite0": "Its ImageNet trunk met only the training split's scalp photos; judge it by the cross-validation.",
+}
+
+
 def head_lines(meta: ModelMeta, checkpoint_name: str) -> list[str]:
-    """The card's title, architecture, intended use, data provenance (as recorded in training) and split."""
+    """The card's title, architecture (from ``meta.architecture``), intended use, data provenance (as recorded in
+    training) and split."""
     t = meta.training
     split = t.get("split", {})
     return [f"# {checkpoint_name} — ScalpScope model card", "",
              f"- version: `{meta.version}`", f"- created: {meta.created}",
-             f"- architecture: torchvision GoogLeNet, 2-class head ({', '.join(meta.class_names)}), "
+             f"- architecture: {get_architecture(meta.architecture).description}, 2-class head "
+             f"({', '.join(meta.class_names)}), "
              f"input {meta.input_size}×{meta.input_size} whole image remapped (no crop), mean {list(meta.mean)}, "
              f"std {list(meta.std)}, transform_input={meta.transform_input}",
              f"- torch {t.get('torch')}, torchvision {t.get('torchvision')}", "",
              "## Intended use", "",
              "**Demonstration only. This is NOT a medical device and has no clinical validity.** It illustrates the",
-             "method of Yu et al., Front. Med. 2022 (GoogLeNet transfer learning, scalp psoriasis vs seborrheic",
-             "dermatitis) inside the ScalpScope teledermatology demo. It must not be used to diagnose, triage or",
+             *_method_lines(meta),
              "treat anyone; every output must be read by a clinician.", "",
              "## Data and provenance", "", t.get("provenance") or LEGACY_PROVENANCE, "",
              f"Split **by near-duplicate group**, stratified by class, seed {t.get('seed')}: "
@@ -112,7 +132,7 @@ def card_text(meta: ModelMeta, sha256: str, checkpoint_name: str) -> str:
     if test.get("auc") is not None and (test["auc"] < 0.9 or (test.get("sensitivity") or 0) < 0.9):
         target = ("- **Below the project's target** (test AUC ≥ 0.90 and sensitivity ≥ 0.90 at the shipped threshold): "
                   f"test AUC {fmt_value(test['auc'])}, sensitivity {fmt_value(test.get('sensitivity'))}, specificity "
-                  f"{fmt_value(test.get('specificity'))}. ImageNet GoogLeNet weights were not obtainable offline; see the recipe.\n")
+                  f"{fmt_value(test.get('specificity'))}. " + BELOW_TARGET_WHY.get(meta.architecture, "") + "\n")
     lines += ["## Limitations", "", target + LIMITATIONS, "", "## Machine-readable summary (must equal the checkpoint's meta)", "",
               "```json", json.dumps(card_summary(meta), indent=1, sort_keys=True), "```", "",
               f"sha256: {sha256}", ""]

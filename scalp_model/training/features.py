@@ -28,7 +28,8 @@ def scalp_set(data_dir: Path) -> tuple[list[Sample], list[Image.Image], np.ndarr
 
 @torch.inference_mode()
 def googlenet_features(net: ScalpNet, images: Sequence[Image.Image], meta: ModelMeta, batch: int = 16) -> np.ndarray:
-    """Pooled 1024-d GoogLeNet features (N×1024) at ``meta.input_size``, standardised with ``meta.mean/std``."""
+    """Pooled features of any served architecture (N×1024 for GoogLeNet, N×1280 for EfficientNet-Lite0) at
+    ``meta.input_size``, standardised with ``meta.mean/std``."""
     net.eval()
     out = []
     for i in range(0, len(images), batch):

@@ -90,7 +90,7 @@ def linear_probe_head(model: ScalpNet, dataset: ImageDataset, positive: int, dev
     w, b = probe_weights(pooled, y, c)
     other = 1 - positive
     with torch.no_grad():
-        fc = model.backbone.fc
+        fc = model.head
         fc.weight.zero_()
         fc.bias.zero_()
         fc.weight[positive] = torch.as_tensor(w / 2, dtype=fc.weight.dtype)
@@ -109,8 +109,9 @@ def validation_score(logits: np.ndarray, labels: np.ndarray, positive: int) -> t
 
 def make_optimizer(model: ScalpNet, args: argparse.Namespace) -> torch.optim.Adam:
     """Adam with the trunk at ``--lr`` and the new head at ``--lr`` x ``--head-lr-factor``; frozen weights left out."""
-    head = [p for p in model.backbone.fc.parameters() if p.requires_grad]
-    trunk = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("backbone.fc.")]
+    head = [p for p in model.head.parameters() if p.requires_grad]
+    head_ids = {id(p) for p in model.head.parameters()}
+    trunk = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
     return torch.optim.Adam([{"params": trunk, "lr": args.lr},
                              {"params": head, "lr": args.lr * args.head_lr_factor}], lr=args.lr)
 

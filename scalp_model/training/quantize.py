@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import numpy as np
 
 from ..serving.checkpoint import POSITIVE_CLASS, Checkpoint, load_checkpoint, save_checkpoint
-from ..serving.int8 import build_qdq
+from ..serving.int8 import EXCLUDED_NODES, build_qdq
 from ..serving.preprocess import model_input
 from .card import write_card
 from .data import SkippedFiles, load_image, readable_samples, scan_dataset, select
@@ -40,13 +40,15 @@ def _reader(batches: Iterable[np.ndarray]) -> Any:
     return Reader()
 
 
-def calibrate_ranges(prepared: bytes, batches: Iterable[np.ndarray]) -> dict[str, list[float]]:
-    """Per-tensor activation ranges (percentile of a histogram) over the given model inputs."""
+def calibrate_ranges(prepared: bytes, batches: Iterable[np.ndarray],
+                     excluded: Sequence[str] = EXCLUDED_NODES) -> dict[str, list[float]]:
+    """Per-tensor activation ranges (percentile of a histogram) over the given model inputs; ``excluded`` nodes
+    (the architecture's head) stay fp32."""
     from onnxruntime.quantization import CalibrationMethod
 
     with tempfile.TemporaryDirectory(prefix="scalpscope-q-") as tmp:
         cache = Path(tmp) / "ranges.json"
-        build_qdq(prepared, Path(tmp) / "int8.onnx", cache, _reader(batches), CalibrationMethod.Percentile)
+        build_qdq(prepared, Path(tmp) / "int8.onnx", cache, _reader(batches), CalibrationMethod.Percentile, excluded)
         raw = json.loads(cache.read_text())
     ranges = {}
     for name, entry in raw["data"].items():
@@ -93,7 +95,8 @@ def measure(ckpt: Checkpoint, data_dir: Path, skipped: SkippedFiles | None = Non
     import torch
 
     from ..serving.engine import OnnxEngine, export_onnx
-    from ..serving.int8 import EXCLUDED_NODES, FORMAT, PERCENTILE, prepared_fp32, quantized_model
+    from ..serving.architectures import get_architecture
+    from ..serving.int8 import FORMAT, PERCENTILE, prepared_fp32, quantized_model
 
     meta = ckpt.meta
     split = (meta.training or {}).get("split") or {}
@@ -108,16 +111,17 @@ def measure(ckpt: Checkpoint, data_dir: Path, skipped: SkippedFiles | None = Non
     if not train:
         raise FileNotFoundError(f"none of the checkpoint's training files in {data_dir} can be read")
 
+    head = get_architecture(meta.architecture).head_nodes
     fp32_bytes = export_onnx(ckpt.model)
     prepared = prepared_fp32(fp32_bytes)
-    ranges = calibrate_ranges(prepared, [_inputs(ckpt, data_dir, train)])
-    fp32, int8 = OnnxEngine(fp32_bytes), OnnxEngine(quantized_model(prepared, ranges), name="onnxruntime-cpu-int8")
+    ranges = calibrate_ranges(prepared, [_inputs(ckpt, data_dir, train)], head)
+    fp32, int8 = OnnxEngine(fp32_bytes), OnnxEngine(quantized_model(prepared, ranges, head), name="onnxruntime-cpu-int8")
 
     heldout, test = compare(ckpt, data_dir, fp32, int8, skipped)
     return {
         "format": FORMAT,
         "method": f"ONNX Runtime static quantisation, QDQ, uint8 activations / int8 weights per tensor, "
-                  f"activation ranges at the {PERCENTILE} percentile; head ({', '.join(EXCLUDED_NODES)}) kept fp32",
+                  f"activation ranges at the {PERCENTILE} percentile; head ({', '.join(head)}) kept fp32",
         "calibration": {"split": "train", "images": len(train)},
         "onnxruntime": str(onnxruntime.__version__), "torch": str(torch.__version__),
         "heldout": heldout, "test": test,

