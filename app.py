@@ -38,7 +38,7 @@ with st.sidebar:
     clinician = auth.current_clinician()
     if clinician is not None:
         st.caption(_("Signed in as **{name}** ({role})").format(
-            name=plain(clinician.username), role=clinician.role + (", demo" if clinician.is_demo else "")))
+            name=plain(clinician.username), role=views.role(clinician.role, clinician.is_demo)))
         st.button(_("Sign out"), key="sign_out", on_click=auth.sign_out, icon=":material/logout:")
     if res.demo_mode():
         st.caption(":material/science: " + _("Demo mode: data entered here is marked as demo data."))

@@ -22,6 +22,7 @@ from db import model_registry as registry
 from db.engine import Database
 from db.errors import DatabaseError, ValidationError
 from db.model_registry import ModelEntry, StoredScore
+from i18n import N_
 from scalp_model.errors import ScalpScopeError
 from scalp_model.metrics.comparison import PairedComparison, compare_pair
 from scalp_model.serving.predictor import Predictor
@@ -89,7 +90,7 @@ def compare(database: Database, a_id: int, b_id: int, *, actor: str, include_dem
     """The figures of models ``a_id`` and ``b_id`` from their stored scores (run :func:`rescore` first), audited
     as ``model.compare``. Raises ``ValidationError`` for the same model twice and ``ModelGoneError``."""
     if a_id == b_id:
-        raise ValidationError("Choose two different models to compare.")
+        raise ValidationError(N_("Choose two different models to compare."))
     with database.begin() as session:
         a, b = registry.get_model(session, a_id), registry.get_model(session, b_id)
         cases, outside = reads.reviewed_cases(session, include_demo=include_demo)
@@ -110,7 +111,8 @@ def compare(database: Database, a_id: int, b_id: int, *, actor: str, include_dem
 @dataclass
 class ComparisonJob:
     """One background comparison: ``step`` (which model is being scored), ``done``/``total`` photos of that step,
-    then ``result`` or ``error`` (a message safe to show)."""
+    then ``result`` or ``error`` (a message safe to show, in English; ``failure`` is the error itself, which a page
+    shows in its reader's language)."""
 
     a_id: int
     b_id: int
@@ -119,6 +121,7 @@ class ComparisonJob:
     total: int = 0
     result: ModelComparison | None = None
     error: str | None = None
+    failure: BaseException | None = None
     finished: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -158,7 +161,7 @@ class ComparisonJobs:
                 job.result = compare(database, a.id, b.id, actor=actor, include_demo=include_demo)
             except (ScalpScopeError, DatabaseError, OSError, ValueError) as exc:
                 log.warning("comparison of %s and %s failed: %s", a.version, b.version, exc)
-                job.error = str(exc)
+                job.error, job.failure = str(exc), exc
             finally:
                 job.finished.set()
 

@@ -12,6 +12,7 @@ from db.engine import Database
 from db.errors import DatabaseError
 from db.model_registry import ModelEntry, ModelGoneError
 from db.users import Clinician
+from i18n import N_, worded
 from scalp_model.serving.registry_files import copy_into, inspect_for_registry
 
 __all__ = ["AdminOnlyError", "ModelEntry", "ModelGoneError", "activate", "list_models", "model_path",
@@ -22,7 +23,7 @@ __all__ = ["AdminOnlyError", "ModelEntry", "ModelGoneError", "activate", "list_m
 class AdminOnlyError(DatabaseError):
     """Only an administrator registers, activates or runs models in shadow."""
 
-    default_message = "Only an administrator can change the registered models."
+    default_message = N_("Only an administrator can change the registered models.")
 
 
 def register_checkpoint(database: Database, path: Path | str, *, actor: str,
@@ -38,9 +39,11 @@ def register_checkpoint(database: Database, path: Path | str, *, actor: str,
     with database.session() as session:  # refuse a duplicate before copying anything
         for entry in registry.list_models(session):
             if facts.sha256 == entry.sha256 or facts.version == entry.version:
-                what = "file (same sha256)" if facts.sha256 == entry.sha256 else "version"
-                raise registry.ValidationError(f"This {what} is already registered as '{entry.version}'. A new "
-                                               "model needs its own version and file.")
+                raise worded(registry.ValidationError, N_(
+                    "This file (same sha256) is already registered as '{version}'. A new model needs its own version "
+                    "and file.") if facts.sha256 == entry.sha256 else N_(
+                    "This version is already registered as '{version}'. A new model needs its own version and file."),
+                    version=entry.version)
     stored = copy_into(facts, models_dir or db_settings.models_dir())
     with database.begin() as session:
         return registry.register_model(session, version=facts.version, sha256=facts.sha256,

@@ -29,6 +29,7 @@ from db.errors import DatabaseError, ValidationError
 from db.export import OTHER_DIAGNOSES, export_training
 from db.model_registry import ModelEntry
 from db.users import Clinician
+from i18n import N_, worded
 from scalp_model.errors import ScalpScopeError
 
 log = logging.getLogger("scalpscope.models")
@@ -53,7 +54,8 @@ def training_command(data_dir: Path, out: Path, version: str, epochs: int) -> li
 @dataclass
 class RetrainJob:
     """A retraining: ``step`` in words, ``epoch``/``epochs`` done, the last lines of the training's output, then
-    the registered ``result`` or an ``error`` (a message safe to show)."""
+    the registered ``result`` or an ``error`` (a message safe to show, in English; ``failure`` is the error itself,
+    which a page shows in its reader's language)."""
 
     version: str
     step: str = "exporting the reviewed consultations"
@@ -62,6 +64,7 @@ class RetrainJob:
     output: list[str] = field(default_factory=list)
     result: ModelEntry | None = None
     error: str | None = None
+    failure: BaseException | None = None
     finished: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -88,11 +91,11 @@ class RetrainJobs:
         if not admin.is_admin:
             raise AdminOnlyError()
         if not 1 <= int(epochs) <= 200:
-            raise ValidationError(f"Epochs must be between 1 and 200 (got {epochs}).")
+            raise worded(ValidationError, N_("Epochs must be between 1 and 200 (got {epochs})."), epochs=epochs)
         stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
         with self._lock:
             if self._job is not None and not self._job.finished.is_set():
-                raise ValidationError("A retraining is already running; wait for it to finish.")
+                raise ValidationError(N_("A retraining is already running; wait for it to finish."))
             job = self._job = RetrainJob(version=f"clinic-retrained-{stamp}", epochs=int(epochs))
         work = (models_dir or db_settings.models_dir()) / "retraining" / stamp
         threading.Thread(target=_run, args=(job, database, admin, work, command, models_dir), daemon=True,
@@ -108,8 +111,11 @@ def _run(job: RetrainJob, database: Database, admin: Clinician, work: Path, comm
             summary = export_training(session, data, other_diagnoses=True)
         counts = {label: summary.per_label.get(label, 0) for label in ("psoriasis", "seborrheic_dermatitis")}
         if min(counts.values()) < MIN_PER_LABEL:
-            raise ValidationError(f"Too few reviewed photos to retrain: {counts} (at least {MIN_PER_LABEL} of each "
-                                  "of psoriasis and seborrheic dermatitis, consented, not demo).")
+            raise worded(ValidationError, N_("Too few reviewed photos to retrain: {psoriasis} of psoriasis and "
+                                             "{seborrheic} of seborrheic dermatitis (at least {minimum} of each, "
+                                             "consented, not demo)."),
+                         psoriasis=counts["psoriasis"], seborrheic=counts["seborrheic_dermatitis"],
+                         minimum=MIN_PER_LABEL)
         with database.begin() as session:
             audit.record(session, admin.actor, "export.training", detail=summary.audit_detail())
             audit.record(session, admin.actor, "model.retrain", detail={"version": job.version, "epochs": job.epochs,
@@ -125,7 +131,7 @@ def _run(job: RetrainJob, database: Database, admin: Clinician, work: Path, comm
         job.result = entry
     except (ScalpScopeError, DatabaseError, OSError, RuntimeError) as exc:
         log.warning("retraining %s failed: %s", job.version, exc)
-        job.error = str(exc)
+        job.error, job.failure = str(exc), exc
     finally:  # the patients' photos never stay on disk after the run; a registered model lies in the models folder
         shutil.rmtree(data, ignore_errors=True)
         if job.result is not None:
@@ -144,7 +150,7 @@ def _train(job: RetrainJob, argv: Sequence[str]) -> None:
         if match:
             job.epoch, job.epochs = int(match.group(1)), int(match.group(2))
     if process.wait() != 0:
-        raise RuntimeError("The training command failed: " + " / ".join(job.output[-3:]))
+        raise worded(RuntimeError, N_("The training command failed: {output}"), output=" / ".join(job.output[-3:]))
 
 
 JOBS = RetrainJobs()

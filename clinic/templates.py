@@ -10,6 +10,7 @@ from db.errors import ValidationError
 from db.models import MAX_TEMPLATE_TITLE
 from db.templates import MAX_TEMPLATE_BODY, Template, TemplateGoneError, TemplatePermissionError
 from db.users import Clinician
+from i18n import N_, worded
 
 __all__ = ["MAX_TEMPLATE_BODY", "MAX_TEMPLATE_TITLE", "Template", "TemplateGoneError", "TemplatePermissionError",
            "create_template", "delete_template", "edit_template", "insert_template", "list_templates"]
@@ -53,6 +54,7 @@ def insert_template(notes: str | None, template: Template) -> str:
     written = (notes or "").rstrip()
     combined = f"{written}\n\n{template.body}" if written else template.body
     if len(combined) > MAX_NOTES:
-        raise ValidationError(f"The notes with the template '{template.title}' would be longer than {MAX_NOTES} "
-                              f"characters ({len(combined)}). Shorten the notes first.")
+        raise worded(ValidationError, N_("The notes with the template '{title}' would be longer than {limit} "
+                                         "characters ({length}). Shorten the notes first."),
+                     title=template.title, limit=MAX_NOTES, length=len(combined))
     return combined

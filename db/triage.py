@@ -24,13 +24,19 @@ not urgency. The ordering key is stored in ``consultations.priority`` as minus t
 minutes since 1970 (higher = due earlier), so the existing index (status, priority DESC, created_at, id)
 keeps serving pages; migration 0005 rewrote the key of consultations stored before.
 
-No Streamlit, no database session: pure functions, tested on their own.
+No Streamlit, no database session: pure functions, tested on their own. The reasons are facts, not words: each
+is a :data:`Phrase` (an English catalog template marked with ``N_`` and its values, durations as ``timedelta``,
+times as ``datetime``); :func:`english` words them as the data layer always has, and the pages word them in the
+reader's language (``pages/_progress.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from i18n import N_
 
 TARGET_ROUTINE = timedelta(hours=72)
 TARGET_UNCERTAIN = timedelta(hours=48)
@@ -39,6 +45,20 @@ TARGET_SEVERE_ITCH = timedelta(hours=24)
 TARGET_WORSE = timedelta(hours=48)  # a follow-up the patient says got worse
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ANSWERED_BAND = 2**30  # keys above 0 are answered cases: ANSWERED_BAND - the minute of the answer (about 1.04e9)
+
+Phrase = tuple[str, dict[str, Any]]  # (English template with {named} placeholders, its values)
+
+
+class Target(timedelta):
+    """A target turnaround: a duration worded whole ("24 h", "3 days"), where other durations are waiting times
+    to one decimal ("6.0 h")."""
+
+
+OVERDUE = N_("overdue by {span} (target {target})")
+DUE_IN = N_("due in {span} (target {target})")
+ANSWERED = N_("patient answered a request {span} ago")
+FOLLOW_UP, FOLLOW_UP_WORSE = N_("follow-up"), N_("follow-up, worse")
+OUT_OF_SCOPE, SEVERE_ITCH, UNCERTAIN = N_("photo out of scope"), N_("severe itch"), N_("model uncertain")
 
 
 @dataclass(frozen=True)
@@ -107,24 +127,47 @@ def priority_key(created_at: datetime, flags: Flags) -> int:
     return -int((due_at(created_at, flags) - _EPOCH).total_seconds() // 60)
 
 
-def reasons(flags: Flags, created_at: datetime, now: datetime) -> str:
-    """Why a waiting case is where it is, in a few words: overdue or due in, against which target, and
-    the flags that shortened the target, e.g. "overdue by 11.2 days (target 3 days) · severe itch"."""
+def reason_phrases(flags: Flags, created_at: datetime, now: datetime) -> list[Phrase]:
+    """Why a waiting case is where it is: an answered request first, then overdue or due in against which
+    target, then the flags that shortened the target (:func:`reasons` words them in English)."""
     due = due_at(created_at, flags)
     left = due - _aware(now)
-    goal = f"target {_target_text(target(flags))}"
-    parts = [f"overdue by {span_text(-left)} ({goal})" if left < timedelta(0) else f"due in {span_text(left)} ({goal})"]
+    goal = Target(seconds=target(flags).total_seconds())
+    phrases: list[Phrase] = [(OVERDUE, {"span": -left, "target": goal}) if left < timedelta(0)
+                             else (DUE_IN, {"span": left, "target": goal})]
     if flags.answered_at is not None:
-        parts.insert(0, f"patient answered a request {span_text(_aware(now) - flags.answered_at)} ago")
+        phrases.insert(0, (ANSWERED, {"span": _aware(now) - flags.answered_at}))
     if flags.follow_up:
-        parts.append("follow-up, worse" if flags.worse else "follow-up")
-    if flags.out_of_scope:
-        parts.append("photo out of scope")
-    if flags.severe_itch:
-        parts.append("severe itch")
-    if flags.uncertain:
-        parts.append("model uncertain")
-    return " · ".join(parts)
+        phrases.append((FOLLOW_UP_WORSE if flags.worse else FOLLOW_UP, {}))
+    for on, words in ((flags.out_of_scope, OUT_OF_SCOPE), (flags.severe_itch, SEVERE_ITCH),
+                      (flags.uncertain, UNCERTAIN)):
+        if on:
+            phrases.append((words, {}))
+    return phrases
+
+
+def reasons(flags: Flags, created_at: datetime, now: datetime) -> str:
+    """Why a waiting case is where it is, in a few English words: overdue or due in, against which target, and
+    the flags that shortened the target, e.g. "overdue by 11.2 days (target 3 days) · severe itch"."""
+    return english(reason_phrases(flags, created_at, now))
+
+
+def english_value(value: Any) -> str:
+    """A phrase's value as the data layer words it: a target whole, another duration to one decimal, a stored
+    time (naive = UTC) as "2026-12-04 12:00 UTC", anything else as text."""
+    if isinstance(value, Target):
+        return _target_text(value)
+    if isinstance(value, timedelta):
+        return span_text(value)
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M} UTC"
+    return str(value)
+
+
+def english(phrases: list[Phrase]) -> str:
+    """Phrases in English, joined by " · " (what logs, command lines and the tests of the data layer read)."""
+    return " · ".join(template.format(**{name: english_value(v) for name, v in values.items()})
+                      for template, values in phrases)
 
 
 def span_text(delta: timedelta) -> str:

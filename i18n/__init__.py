@@ -17,12 +17,16 @@ them with ``pybabel update -i i18n/locales/messages.pot -d i18n/locales`` (READM
 """
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from i18n.catalogs import translation
 from i18n.languages import DEFAULT, LANGUAGES, negotiate, normalise
 from i18n.session import current_language, in_language, set_language_provider
 
 __all__ = ["DEFAULT", "LANGUAGES", "N_", "_", "current_language", "gettext", "in_language", "negotiate", "ngettext", "normalise",
-           "set_language_provider", "translation"]
+           "set_language_provider", "translation", "worded"]
+
+E = TypeVar("E", bound=BaseException)
 
 
 def gettext(message: str, language: str | None = None) -> str:
@@ -44,3 +48,15 @@ def N_(message: str) -> str:
     """Mark ``message`` for the catalog without translating it now (module-level tables); translate with
     :func:`_` where it is shown."""
     return message
+
+
+def worded(kind: type[E], template: str, **values: Any) -> E:
+    """An error of ``kind`` whose message is ``template`` (English, marked with :func:`N_`) filled with ``values``;
+    both are kept on it (``template``, ``values``) so that a page shows it translated *before* it is filled
+    (``pages/_messages.py``), while logs and command lines read the English message.
+
+        raise worded(ValidationError, N_("Epochs must be between 1 and 200 (got {epochs})."), epochs=epochs)
+    """
+    error = kind(template.format(**values))
+    error.template, error.values = template, values  # type: ignore[attr-defined]
+    return error

@@ -45,12 +45,21 @@ BY_KIND: tuple[tuple[type[BaseException], str], ...] = (
 )
 
 
+def shown(exc: BaseException) -> str:
+    """``exc``'s message in the session's language, else as it is (English)."""
+    words = translated(exc)
+    return str(exc) if words is None else words
+
+
 def translated(exc: BaseException) -> str | None:
     """``exc``'s message in the session's language; None in English (the message is shown as it is) or for an
     error of no known kind."""
     language = current_language()
     if language == DEFAULT:
         return None
+    template, values = getattr(exc, "template", None), getattr(exc, "values", None)
+    if isinstance(template, str) and isinstance(values, dict):  # i18n.worded: translated, then filled
+        return _(template).format(**values)
     message = str(exc)
     exact = translation(language).gettext(message)
     if exact != message:

@@ -9,7 +9,9 @@ from clinic import comparison, models, retrain
 from db.model_registry import ModelEntry
 from db.users import Clinician
 from i18n import DEFAULT, N_, _, current_language
+from pages import _messages as messages
 from pages import _resources as res
+from security.text import plain
 
 # Stored states and the background jobs' steps (clinic.comparison, clinic.retrain) as the administrator reads them.
 STATE_WORDS = {"active": N_("active"), "candidate": N_("candidate"), "retired": N_("retired")}
@@ -27,6 +29,12 @@ def _step(step: str) -> str:
     if step.startswith(SCORING):
         return _("scoring with {version}").format(version=step.removeprefix(SCORING))
     return _(STEP_WORDS[step]) if step in STEP_WORDS else step
+
+
+def _failure(job: comparison.ComparisonJob | retrain.RetrainJob) -> str:
+    """A background job's error in the reader's language (the English message when it has no translation),
+    escaped for Markdown."""
+    return plain(messages.shown(job.failure) if job.failure is not None else job.error)
 
 
 def registry_section(admin: Clinician) -> None:
@@ -152,7 +160,7 @@ def _comparison_progress(a_id: int, b_id: int) -> None:
             step=_step(job.step), done=job.done, total=job.total))
         return
     if job.error is not None:
-        st.error(job.error, icon=":material/error:")
+        st.error(_failure(job), icon=":material/error:")
     elif job.result is not None:
         _show_comparison(job.result)
 
@@ -234,7 +242,7 @@ def _retrain_progress() -> None:
         st.progress(job.fraction, text=_("Retraining {version}: {step}, epoch {epoch} of {epochs}").format(
             version=job.version, step=_step(job.step), epoch=job.epoch, epochs=job.epochs))
     elif job.error is not None:
-        st.error(_("Retraining {version} failed: {error}").format(version=job.version, error=job.error),
+        st.error(_("Retraining {version} failed: {error}").format(version=job.version, error=_failure(job)),
                  icon=":material/error:")
     elif job.result is not None:
         st.success(_("Retrained and registered {version} as a candidate: compare it, then activate it if it is "

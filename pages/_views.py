@@ -38,6 +38,8 @@ STATUS_SHORT = {"submitted": N_("Waiting"), "in_review": N_("In review"), "await
 # patient reads it after "Since your earlier consultation, the dermatologist finds it …".
 COURSE_SHORT = {"better": N_("Better"), "same": N_("About the same"), "worse": N_("Worse")}
 COURSE_PATIENT = {"better": N_("better"), "same": N_("about the same"), "worse": N_("worse")}
+# An account's stored role (db.models.Role) as people read it where it is shown (the sidebar, the study set-up).
+ROLE_WORDS = {"dermatologist": N_("dermatologist"), "admin": N_("administrator")}
 PSORIASIS_COLOUR, SEBDERM_COLOUR = "#b5475b", "#3f7fa6"
 MAP_CAPTION = N_("Warm colours show the areas that weighed most in the estimate. "
                  "They are not a map of the disease.")
@@ -68,6 +70,13 @@ def course_patient(value: str | None) -> str | None:
 def course(value: str | None) -> str:
     """A course code (better, same, worse) as the clinician reads it; "—" for none."""
     return _(COURSE_SHORT[value]) if value in COURSE_SHORT else (value or "—")
+
+
+def role(value: str, demo: bool = False) -> str:
+    """An account's role in the session's language ("dermatologist", "administrator"), and that it is a demo
+    account; an unknown role as stored."""
+    words = _(ROLE_WORDS[value]) if value in ROLE_WORDS else value
+    return _("{role}, demo").format(role=words) if demo else words
 
 
 def probability_bar(p_psoriasis: float, threshold: float | None = None, band: float | None = None) -> None:

@@ -11,11 +11,12 @@ import streamlit as st
 
 from clinic import cases
 from clinic.cases import QueueFilter
-from db.consultations import progress_text
+from db.consultations import progress_phrases
 from db.models import Status, utcnow
 from i18n import LANGUAGES, N_, _
 from pages import _auth as auth
 from pages import _figures as clinic_figures
+from pages._progress import progress_words
 from pages import _resources as res
 from pages import _seen as seen
 from pages import _views as views
@@ -26,6 +27,7 @@ WAITS = {"any time": None, "1 hour": timedelta(hours=1), "4 hours": timedelta(ho
 WAIT_WORDS = {"any time": N_("any time"), "1 hour": N_("1 hour"), "4 hours": N_("4 hours"), "1 day": N_("1 day"),
               "3 days": N_("3 days")}
 TURNAROUND_WINDOWS = {"last 7 days": 7, "last 30 days": 30, "all time": None}
+WINDOW_WORDS = {"last 7 days": N_("last 7 days"), "last 30 days": N_("last 30 days"), "all time": N_("all time")}
 FINISHED = (Status.REVIEWED, Status.CLOSED)
 COLUMN_WORDS = {"#": "#", "Why here": N_("Why here"), "Waiting (days)": N_("Waiting (days)"), "Status": N_("Status"),
                 "Reviewed": N_("Reviewed"), "Max P(psoriasis)": N_("Max P(psoriasis)"), "Uncertain": N_("Uncertain"),
@@ -71,7 +73,7 @@ with res.friendly_errors(operator=True):
                             after=cursors[-1] if cursors else None, now=now)
     # Values, not text, so that every column sorts by its value; finished cases show when and by whom
     # they were reviewed instead of a waiting time that keeps growing.
-    rows = [{"#": len(cursors) * PAGE_SIZE + rank, "Why here": progress_text(c, now),
+    rows = [{"#": len(cursors) * PAGE_SIZE + rank, "Why here": progress_words(progress_phrases(c, now)),
              "Waiting (days)": None if finished else round((now - c.created_at).total_seconds() / 86400, 2),
              "Status": _(views.STATUS_SHORT[c.status]), "Reviewed": c.reviewed_at if finished else None,
              "Max P(psoriasis)": c.max_p_psoriasis, "Uncertain": c.any_uncertain,
@@ -134,7 +136,8 @@ if query.strip():
             st.info(_("No consultation has an id starting with that."), icon=":material/search_off:")
         for match in found:
             if st.button(_("Open {id}").format(id=match.public_id)
-                         + f" · {_(views.STATUS_SHORT[match.status])} · {progress_text(match, now)}",
+                         + f" · {_(views.STATUS_SHORT[match.status])} · "
+                         + progress_words(progress_phrases(match, now), markdown=True),
                          key=f"q_found_{match.public_id}", icon=":material/open_in_new:"):
                 open_review(match.public_id)
 
@@ -143,20 +146,23 @@ st.caption(_("Time from submission to the dermatologist's review, by when consul
              "(updated every minute)."))
 with res.friendly_errors(operator=True):
     windows = {name: res.cached_turnaround(days) for name, days in TURNAROUND_WINDOWS.items()}
-chart = pd.DataFrame([{"window": name, "statistic": statistic, "hours": value.total_seconds() / 3600,
-                       "reviewed": t.count}
+# The chart's values are the words it shows (bars, legend, tooltips), in the clinician's language.
+chart = pd.DataFrame([{"window": _(WINDOW_WORDS[name]), "statistic": _(statistic),
+                       "hours": value.total_seconds() / 3600, "reviewed": t.count}
                       for name, t in windows.items() if t.count
-                      for statistic, value in (("median", t.median), ("90th percentile", t.p90))])
+                      for statistic, value in zip(clinic_figures.STATISTICS, (t.median, t.p90))])
 if chart.empty:
     st.caption(_("No consultation has been reviewed yet."))
 else:
-    order = ["median", "90th percentile"]
+    order = [_(statistic) for statistic in clinic_figures.STATISTICS]
     st.altair_chart(alt.Chart(chart).mark_bar().encode(
-        y=alt.Y("window:N", sort=list(windows), title=None),
+        y=alt.Y("window:N", sort=[_(WINDOW_WORDS[name]) for name in windows], title=None),
         yOffset=alt.YOffset("statistic:N", sort=order),
-        x=alt.X("hours:Q", title="hours from submission to review"),
+        x=alt.X("hours:Q", title=_("hours from submission to review")),
         color=alt.Color("statistic:N", sort=order, title=None, legend=alt.Legend(orient="bottom")),
-        tooltip=["window", "statistic", alt.Tooltip("hours:Q", format=".1f"), "reviewed"],
+        tooltip=[alt.Tooltip("window:N", title=_("period")), alt.Tooltip("statistic:N", title=_("statistic")),
+                 alt.Tooltip("hours:Q", format=".1f", title=_("hours")),
+                 alt.Tooltip("reviewed:Q", title=_("reviewed"))],
     ).properties(height=220), width="stretch")
 
 clinic_figures.show(clinician)  # collapsed: the queue stays first

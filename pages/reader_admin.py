@@ -15,6 +15,7 @@ from db.users import list_clinicians
 from i18n import N_, _
 from pages import _resources as res
 from pages import _study as study
+from pages import _views as views
 from scalp_model import settings as model_settings
 from security.folders import FolderRefused
 from security.text import plain
@@ -58,7 +59,8 @@ else:
                            help=_("A folder inside {root} holding psoriasis/ and seborrheic_dermatitis/ with the "
                                   "images; the folder is the truth.").format(root=plain(res.study_root())))
 readers = st.multiselect(_("Readers"), list(accounts), key="ra_readers",
-                         format_func=lambda i: f"{accounts[i].username} ({accounts[i].role})")
+                         format_func=views.words_for(accounts, lambda i: f"{accounts[i].username} "
+                                                                               f"({views.role(accounts[i].role)})"))
 columns = st.columns(2)
 washout = columns[0].number_input(_("Wash-out (days)"), min_value=0.0, max_value=365.0, value=0.0, step=1.0,
                                   key="ra_washout", help=_("Pass 2 opens this long after a reader completes pass 1."))

@@ -5,7 +5,7 @@ import streamlit as st
 from clinic.cases import MAX_SPECIFIED, QueueFilter, open_case, save_review
 from clinic.history import COURSES
 from clinic.requests import MAX_MESSAGE, NEEDS, ask_patient
-from db.consultations import progress_text
+from db.consultations import progress_phrases
 from db.models import Diagnosis, Status, utcnow
 from i18n import N_, _
 from i18n.formats import joined
@@ -16,6 +16,7 @@ from pages import _templates as note_templates
 from pages import _views as views
 from pages._wording import NEED_SHORT, answer
 from pages._photo_view import show_photo
+from pages._progress import progress_words
 from security.text import plain
 
 AGREES = {"yes": True, "no": False, "not sure": None}
@@ -53,7 +54,8 @@ st.title(_("Consultation {public_id}").format(public_id=c.public_id))
 status_words = _(views.STATUS_SHORT[c.status])
 if c.claimed_by and c.status == Status.IN_REVIEW:
     status_words = _("{status} by {name}").format(status=status_words, name=plain(c.claimed_by.username))
-st.caption(" · ".join([_("Submitted {time} UTC").format(time=when(c.created_at)), plain(progress_text(c, utcnow())),
+st.caption(" · ".join([_("Submitted {time} UTC").format(time=when(c.created_at)),
+                       progress_words(progress_phrases(c, utcnow()), markdown=True),  # in the reader's language
                        status_words] + ([_("demo data")] if c.is_demo else [])))
 history.panel(c, clinician)  # a follow-up: the patient's earlier consultations beside this one (issue 19)
 photos_column, side_column = st.columns([3, 2], gap="large")

@@ -54,6 +54,7 @@ from db.consultations.queue import (
     find_by_public_id,
     latest_review,
     list_queue,
+    progress_phrases,
     progress_text,
     queue_counts,
     record_queue_view,
@@ -83,6 +84,6 @@ __all__ = [
     "SCALP_SITE_SEPARATOR", "SEXES", "Estimate", "ModelOutput", "NewImage", "PatientHistory", "PatientView",
     "QueueCursor", "QueuePage", "Submission", "Triage", "claim", "close", "compute_triage", "find_by_public_id",
     "get_consultation_for_clinician", "latest_review", "list_queue", "lookup_by_code", "new_public_id",
-    "prediction_row", "progress_text", "queue_counts", "record_queue_view", "record_review", "release",
+    "prediction_row", "progress_phrases", "progress_text", "queue_counts", "record_queue_view", "record_review", "release",
     "submit_consultation",
 ]

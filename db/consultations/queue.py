@@ -16,6 +16,7 @@ from db.consultations.inputs import OPEN_STATUSES
 from db.errors import ValidationError
 from db.models import Consultation, Review, Status, utcnow
 from db.users import Clinician
+from i18n import N_
 
 @dataclass(frozen=True)
 class QueueCursor:
@@ -146,10 +147,17 @@ def latest_review(consultation: Consultation) -> Review | None:
     return max(consultation.reviews, key=lambda r: (r.created_at, r.id), default=None)
 
 
-def progress_text(consultation: Consultation, now: datetime) -> str:
-    """Where a case stands, for the queue and the review header: why it waits where it does (its target
-    turnaround, overdue or due in, the flags that shortened it) while open; when and by whom it was
-    reviewed once finished (a finished case no longer "waits")."""
+REVIEWED = {(False, False): N_("reviewed"), (True, False): N_("reviewed {time}"),
+            (False, True): N_("reviewed by {name}"), (True, True): N_("reviewed {time} by {name}")}
+CLOSED = N_("closed")
+ASKED = N_("waiting for the patient: more information asked {span} ago")
+ASKED_WHEN_UNKNOWN = N_("waiting for the patient: more information asked")
+
+
+def progress_phrases(consultation: Consultation, now: datetime) -> list[triage_rules.Phrase]:
+    """Where a case stands, as phrases (``db.triage.Phrase``: an English template and its values, worded where
+    shown): why it waits where it does (its target turnaround, overdue or due in, the flags that shortened it)
+    while open; when and by whom it was reviewed once finished (a finished case no longer "waits")."""
     if consultation.status in (Status.REVIEWED, Status.CLOSED):
         # Reviews when loaded (the review page); else the claimer, who is the reviewer (record_review
         # accepts only the clinician who claimed the case), so a queue page needs no extra query.
@@ -157,13 +165,19 @@ def progress_text(consultation: Consultation, now: datetime) -> str:
         when = consultation.reviewed_at or (review.created_at if review else None)
         reviewer = review.clinician if review is not None else consultation.claimed_by
         who = reviewer.username if reviewer is not None else None
-        text = "reviewed" + (f" {when:%Y-%m-%d %H:%M} UTC" if when else "") + (f" by {who}" if who else "")
-        return text + (" · closed" if consultation.status == Status.CLOSED else "")
+        values = {name: value for name, value in (("time", when), ("name", who)) if value}
+        phrases: list[triage_rules.Phrase] = [(REVIEWED[bool(when), bool(who)], values)]
+        return phrases + ([(CLOSED, {})] if consultation.status == Status.CLOSED else [])
     if consultation.status == Status.AWAITING_PATIENT:
         asked = consultation.updated_at
-        return "waiting for the patient: more information asked" + (
-            f" {triage_rules.span_text(now - asked)} ago" if asked else "")
-    return triage_rules.reasons(triage_rules.flags_of(consultation), consultation.created_at, now)
+        return [(ASKED, {"span": now - asked}) if asked else (ASKED_WHEN_UNKNOWN, {})]
+    return triage_rules.reason_phrases(triage_rules.flags_of(consultation), consultation.created_at, now)
+
+
+def progress_text(consultation: Consultation, now: datetime) -> str:
+    """:func:`progress_phrases` in English (logs, command lines); pages word them in the reader's language
+    (``pages/_progress.py``)."""
+    return triage_rules.english(progress_phrases(consultation, now))
 
 
 def record_queue_view(session: Session, clinician: Clinician, *, page: int, rows: int) -> None:
