@@ -3,6 +3,8 @@ home page, the new consultation (form, results) and My consultation; the consult
 and the consent version names it; the sidebar switches the language for the session; English still works."""
 from __future__ import annotations
 
+import json
+
 from google.protobuf import text_format
 from sqlalchemy import select
 
@@ -34,13 +36,16 @@ def without_bytes(message):
     return copy
 
 
-def rendered(at) -> str:
+def rendered(at, *, charts: bool = True) -> str:
     """Every element's content of an AppTest (or of one block of it) as the browser receives it (labels, options,
     help, bodies), UTF-8; blocks with their own words too (a tab's or an expander's label); a table as its
-    headings, row labels and cells."""
+    headings, row labels and cells. ``charts=False``: without the charts' specs (AppTest knows them only as
+    unknown elements; their data's field names are not shown, their titles are checked apart)."""
     parts = []
 
     def walk(node) -> None:
+        if not charts and type(node).__name__ == "UnknownElement" and hasattr(getattr(node, "proto", None), "spec"):
+            return
         proto = getattr(node, "proto", None)
         if proto is not None:
             parts.append(text_format.MessageToString(without_bytes(proto), as_utf8=True))
@@ -262,12 +267,9 @@ def a_follow_up_with_a_round(database, clinician) -> str:
 
 
 def review_page(at) -> str:
-    """The review page's main area as rendered, less the queue's reason in its caption: that is
-    ``db.consultations.progress_text``, the data layer's English (README, Languages). The sidebar's "Signed in as"
-    line names the stored role (app.py) and is not part of the review."""
-    caption = next(c for c in texts(at.main.caption) if c.startswith("提交于 "))
-    reason = caption.split(" · ", 1)[1].rsplit(" · ", 1)[0]  # between the time and the status
-    return rendered(at.main).replace(reason, "")
+    """The review page's main area as rendered: its caption says where the case stands in the reader's language
+    (``pages/_progress.py``), the photo panel too."""
+    return rendered(at.main)
 
 
 def test_a_clinicians_review_follows_the_clinicians_choice(at, database, clinician) -> None:
@@ -283,9 +285,19 @@ def test_a_clinicians_review_follows_the_clinicians_choice(at, database, clinici
     at.button(key="q_open").click().run()
     at.switch_page("pages/review.py")
     at.selectbox(key="tpl_pick").set_value(template.id).run()  # the editor with its delete box and buttons
+    at.toggle(key=f"rv_map_{public_id}_0").set_value(True)  # the photo panel: its map, zoomed in with its sliders
+    at.select_slider(key=f"rv_zoom_{public_id}_0").set_value(2).run()
     assert_clean(at)
     page = review_page(at)
     assert at.title[0].value == f"问诊 {public_id}"
+    caption = next(c for c in texts(at.main.caption) if c.startswith("提交于 "))
+    assert " · 患者 " in caption and "前回答了补充请求 · " in caption and "（目标 24 小时） · 复诊，病情加重 · " in caption
+    assert (at.toggle(key=f"rv_map_{public_id}_0").label, at.select_slider(key=f"rv_zoom_{public_id}_0").label) == (
+        "注意力图", "放大")
+    assert [s.label for s in at.slider] == ["横向位置（%）", "纵向位置（%）"]
+    assert "照片 1 · 16×12 像素 · 注意力图" in [c for image in at.image for c in image.captions]
+    # This 16×12 map is too small for the safe decoder: the zoom says so in the reader's language.
+    assert texts(at.warning) == ["这张照片无法放大：无法将此文件读取为照片。请发送 JPEG、PNG、HEIC 或 WebP 格式的照片。"]
     assert [s.value for s in at.subheader] == ["病史", "皮肤科医生的审核"]
     assert "该患者之前的问诊（1）" in [e.label for e in at.expander]
     assert "照片 2（第 1 次补充）" in page and "照片质量：模糊和曝光不足" in page and "病情加重" in page
@@ -312,8 +324,9 @@ def test_a_clinicians_review_follows_the_clinicians_choice(at, database, clinici
     assert at.title[0].value == "模型" and "局限性" in [s.value for s in at.subheader]
     assert [m.label for m in at.metric] == ["决策阈值", "不确定区间", "温度"]
     assert untranslated(rendered(at.main), "zh_CN") == []
-    # Left: the sidebar's "Signed in as **dr.who** (dermatologist)" names the stored role as it is (app.py).
-    assert untranslated(rendered(at.sidebar), "zh_CN") == ["dermatologist"]
+    # The sidebar's "Signed in as" line words the stored role (app.py) in the reader's language.
+    assert "已登录：**dr.who**（皮肤科医生）" in texts(at.sidebar.caption)
+    assert untranslated(rendered(at.sidebar), "zh_CN") == []
 
 
 def test_an_administrators_model_section_follows_the_administrators_choice(at, database, models_dir) -> None:
@@ -337,6 +350,7 @@ def test_an_administrators_model_section_follows_the_administrators_choice(at, d
     chinese_sign_in(at, "boss").switch_page("pages/model.py").run()
     assert_clean(at)
     assert [h.value for h in at.header] == ["已注册的模型"] and untranslated(rendered(at), "zh_CN") == []
+    assert "已登录：**boss**（管理员）" in texts(at.sidebar.caption)  # the stored role "admin", worded
     for name in ("page-a.pt", "page-b.pt"):
         box = at.selectbox(key="model_register_file")
         box.set_value(next(option for option in box.options if str(option).endswith(name)))
@@ -367,3 +381,74 @@ def test_an_administrators_model_section_follows_the_administrators_choice(at, d
     assert "**配对 DeLong 检验**" in page and "灵敏度（本模型阈值）" in list(at.table[0].value["指标"])
     assert "校准（可靠性分箱）" in [e.label for e in at.expander] and "未经翻译" in page
     assert untranslated(page, "zh_CN") == []
+    # A background job's own error in the administrator's language: 3 + 6 reviewed photos are too few to retrain.
+    from clinic import retrain
+
+    at.number_input(key="model_retrain_epochs").set_value(1)
+    at.button(key="FormSubmitter:model_retrain-重新训练").click().run()
+    assert retrain.JOBS.current.finished.wait(60)
+    at.run()
+    assert_clean(at)
+    assert any(e.startswith(f"重新训练 {retrain.JOBS.current.version} 失败：已审核的照片太少，无法重新训练：银屑病 3 张，"
+                            "脂溢性皮炎 6 张") for e in texts(at.error))
+    assert untranslated(rendered(at), "zh_CN") == []
+
+
+def test_the_queue_in_chinese_says_why_each_case_is_there(at, database, clinician) -> None:
+    """The queue in Chinese with an overdue case, one waiting for the patient, one the patient answered and a
+    reviewed one: each row's reason (the data layer's phrases) in Chinese, in the table, the picker and a search
+    result; the turnaround chart's words too; no English catalog text on the page."""
+    from datetime import timedelta
+
+    from db.consultations import answer_request, claim, record_review, request_information
+    from db.models import Status
+    from tests.app.conftest import seed_consultation
+    from tests.app.test_queue_triage import submitted
+    from tests.db.builders import new_image, new_prediction
+
+    _id, overdue = submitted(database, age=timedelta(days=14), p=0.3, itch="severe", uncertain=True)
+    waiting, _code = seed_consultation(database)
+    answered, answered_code = seed_consultation(database)
+    reviewed, _code = seed_consultation(database)
+    with database.begin() as session:
+        ids = dict(session.query(Consultation.public_id, Consultation.id))
+        for case in (waiting, answered):
+            claim(session, ids[case], clinician)
+            request_information(session, ids[case], clinician, ["question"], "Does it itch at night?")
+        answer_request(session, answered_code, "Yes.", [new_image("JPEG")], [new_prediction(0.3)])
+        claim(session, ids[reviewed], clinician)
+        record_review(session, ids[reviewed], clinician, "psoriasis", "")
+    chinese_sign_in(at, "dr.who")
+    at.multiselect(key="q_status").set_value(list(Status)).run()
+    assert_clean(at)
+    table = at.dataframe[0].value
+    reasons = dict(zip(table["问诊"], table["排序原因"]))
+    assert reasons[overdue] == "已逾期 13.0 天（目标 24 小时） · 重度瘙痒 · 模型不确定"
+    assert reasons[waiting].startswith("等待患者：") and reasons[waiting].endswith("前已请其提供更多信息")
+    assert reasons[answered].startswith("患者 1 分钟前回答了补充请求 · ") and "后到期（目标 3 天）" in reasons[answered]
+    assert reasons[reviewed].startswith("由 dr.who 审核于 ") and reasons[reviewed].endswith(" UTC")
+    assert {"#", "排序原因", "已等待（天）", "状态", "已审核", "最高 P(银屑病)"} <= set(table.columns)  # the headings
+    assert untranslated(" | ".join(table.columns), "zh_CN") == []
+    assert untranslated("\n".join(reasons.values()), "zh_CN") == []
+    labels = at.selectbox(key="q_pick").options
+    assert any(option.endswith(reasons[overdue]) for option in labels)
+    at.text_input(key="q_find").input(overdue).run()
+    assert_clean(at)
+    assert at.button(key=f"q_found_{overdue}").label.endswith(" · 等待中 · " + reasons[overdue])
+    chart = json.loads(next(e for e in at.main if type(e).__name__ == "UnknownElement").proto.spec)
+    y, x, tips = chart["encoding"]["y"], chart["encoding"]["x"], chart["encoding"]["tooltip"]  # the turnaround chart
+    assert (y["sort"], x["title"]) == (["最近 7 天", "最近 30 天", "全部时间"], "从提交到审核的小时数")
+    assert [t["title"] for t in tips] == ["时间段", "统计量", "小时", "已审核"]
+    # The rest of the page, less the charts' specs (their data's field names are not shown; their titles are).
+    assert untranslated(rendered(at, charts=False), "zh_CN") == []
+
+    at.selectbox(key="q_pick").select(reviewed)  # the review of the reviewed case: its caption, a zoomed photo
+    at.button(key="q_open").click().run()
+    at.switch_page("pages/review.py").run()
+    at.select_slider(key=f"rv_zoom_{reviewed}_0").set_value(2).run()
+    assert_clean(at)
+    caption = next(c for c in texts(at.main.caption) if c.startswith("提交于 "))
+    assert " · 由 dr.who 审核于 " in caption and caption.endswith(" UTC · 已审核")
+    assert [c for image in at.image for c in image.captions] == [
+        "照片 1 · 64×48 像素 · 放大 2×：64×48 中横向第 16–48 像素、纵向第 12–36 像素"]
+    assert untranslated(rendered(at.main), "zh_CN") == []
