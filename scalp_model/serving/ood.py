@@ -1,8 +1,10 @@
 """Out-of-scope gate: how far an image's pooled features lie from the training scalp photos.
 
-A Mahalanobis distance in a PCA subspace of the 1024 pooled GoogLeNet features, fitted on training
-images and thresholded on validation. It costs nothing at inference (the features come from the
-same forward pass) and needs no extra network.
+A Mahalanobis distance in a PCA subspace of the pooled features (1024 for GoogLeNet, 1280 for
+EfficientNet-Lite0), fitted on training images and thresholded on validation; optionally plus the distance
+*off* that subspace (the residual), which is where pictures unlike any scalp photo lie for networks whose
+leading components do not separate them (measured for EfficientNet-Lite0: see ``fit_gate``). It costs nothing
+at inference (the features come from the same forward pass) and needs no extra network.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import numpy as np
 import torch
 
 
-def fit_gate(features: np.ndarray, components: int = 32) -> dict[str, torch.Tensor]:
+def fit_gate(features: np.ndarray, components: int = 32, residual: bool = False) -> dict[str, torch.Tensor]:
     """The gate's state from (n, d) pooled features of in-scope training photos (d = 1024 for GoogLeNet).
 
     Principal components by SVD of the centred features; ``k = min(components, n, d)`` are kept. Returns
@@ -20,6 +22,14 @@ def fit_gate(features: np.ndarray, components: int = 32) -> dict[str, torch.Tens
     (after Lee et al. 2018, "A simple unified framework for detecting out-of-distribution samples"); the
     threshold is chosen separately on validation photos. Raises ``ValueError`` unless ``features`` is 2-D with
     at least two rows.
+
+    ``residual``: also store ``residual_scale`` (1,), the training photos' mean squared distance from the
+    subspace (floored at 1e-12), and score the residual too (:func:`gate_scores`); the reconstruction error of
+    PCA novelty detection (Hoffmann 2007, "Kernel PCA for novelty detection"; with a Mahalanobis part as in
+    Wang et al. 2022, "ViM: Out-of-distribution with virtual-logit matching"). Measured on the reference
+    EfficientNet-Lite0 (issue 20): with the subspace alone the gate flagged 35 % of 200 other-dermoscopy images
+    and 0 % of 50 generated non-skin pictures at a validation quantile; with the residual, 88 % and 74 %, every
+    test-split scalp photo passing in both. GoogLeNet checkpoints keep the subspace gate they were made with.
     """
     feats = np.asarray(features, dtype=np.float64)
     if feats.ndim != 2 or len(feats) < 2:
@@ -30,19 +40,30 @@ def fit_gate(features: np.ndarray, components: int = 32) -> dict[str, torch.Tens
     k = int(min(components, vt.shape[0]))
     scale = s[:k] / np.sqrt(max(len(feats) - 1, 1))
     scale = np.maximum(scale, 1e-6)
-    return {
+    state = {
         "mean": torch.tensor(mean, dtype=torch.float32),
         "components": torch.tensor(vt[:k], dtype=torch.float32),
         "scale": torch.tensor(scale, dtype=torch.float32),
     }
+    if residual:
+        off = centred - (centred @ vt[:k].T) @ vt[:k]
+        state["residual_scale"] = torch.tensor([max(float((off**2).sum(axis=1).mean()), 1e-12)], dtype=torch.float32)
+    return state
 
 
 def gate_scores(pooled: np.ndarray, state: dict[str, torch.Tensor]) -> np.ndarray:
     """(n,) float32 out-of-scope scores for (n, d) pooled features: the mean over the gate's k components of
     the squared standardised coordinate, ((x - mean) · component / scale)². Unitless, ≥ 0, about 1 for the
-    training photos (by construction) and larger the further a photo lies from them."""
+    training photos (by construction) and larger the further a photo lies from them. With ``residual_scale`` in
+    the state (``fit_gate(residual=True)``), plus the squared distance from the subspace over the training
+    photos' mean of it (also about 1 for them), so about 2 in total for a training photo."""
     mean = state["mean"].numpy()
     comps = state["components"].numpy()
     scale = state["scale"].numpy()
-    z = ((np.asarray(pooled, dtype=np.float32) - mean) @ comps.T) / scale
-    return (z**2).mean(axis=1)
+    centred = np.asarray(pooled, dtype=np.float32) - mean
+    coords = centred @ comps.T
+    scores = ((coords / scale) ** 2).mean(axis=1)
+    if "residual_scale" in state:
+        off = centred - coords @ comps
+        scores = scores + (off**2).sum(axis=1) / float(state["residual_scale"][0])
+    return scores.astype(np.float32)

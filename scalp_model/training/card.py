@@ -121,7 +121,7 @@ def card_text(meta: ModelMeta, sha256: str, checkpoint_name: str) -> str:
         o = m["ood"]
         lines += ["## Out-of-scope gate", "",
                   f"Mahalanobis distance in a {o.get('components')}-component PCA of the pooled features of training "
-                  f"images; threshold {fmt_value(meta.ood_threshold, 4)} lets {fmt_value(o.get('val_pass_rate'))} of in-scope "
+                  f"images{' plus the distance off that subspace (residual)' if o.get('residual') else ''}; threshold {fmt_value(meta.ood_threshold, 4)} lets {fmt_value(o.get('val_pass_rate'))} of in-scope "
                   "validation images pass.", "", "| images | n | rejected |", "|---|---|---|"]
         for name, r in o.get("rejection", {}).items():
             lines.append(f"| {name} | {r['n']} | {fmt_value(r['rate'])} |")

@@ -97,7 +97,7 @@ def finish(args, model: ScalpNet, meta: ModelMeta, samples, split, train_ds, val
         val_probs = softmax_positive(val_logits.astype(np.float64), positive, temperature)
         y_val = (val_labels == positive).astype(int)
         threshold = threshold_for_sensitivity(y_val, val_probs, args.target_sensitivity)
-    ood_state = fit_gate(train_pooled, args.ood_components)
+    ood_state = fit_gate(train_pooled, args.ood_components, residual=getattr(args, "ood_residual", False))
     val_scores = gate_scores(val_pooled, ood_state)
     ood_threshold = float(np.quantile(val_scores, args.ood_pass))
     meta = ModelMeta(
@@ -120,7 +120,8 @@ def finish(args, model: ScalpNet, meta: ModelMeta, samples, split, train_ds, val
     metrics["val"].pop("by_source", None)
     ood = ood_report(ckpt.model.to(device), meta, ood_state, args.ood_dir, device, args.seed, args.ood_limit,
                      args.ood_generated)
-    metrics["ood"] = {"components": args.ood_components, "val_pass_rate": round(float((val_scores <= ood_threshold).mean()), 4),
+    metrics["ood"] = {"components": args.ood_components, "residual": "residual_scale" in ood_state,
+                      "val_pass_rate": round(float((val_scores <= ood_threshold).mean()), 4),
                       "rejection": ood}
     metrics["best_epoch"] = best_epoch
     if getattr(args, "calibrate", "validation") == "cv":

@@ -77,6 +77,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--ood-generated", type=int, default=50, help="generated non-skin images (documents, landscapes, gradients...) "
                                                     "to report the gate's rejection rate on (default 50)")
     a("--ood-components", type=int, default=32, help="PCA components of the out-of-scope gate (default 32)")
+    a("--ood-residual", action="store_true",
+      help="the out-of-scope gate also scores the distance off its PCA subspace (made for EfficientNet-Lite0, whose "
+           "leading components alone let non-skin pictures through; see scalp_model.serving.ood.fit_gate)")
     a("--ood-pass", type=float, default=0.975, help="share of in-scope validation images the gate lets pass (default 0.975)")
     a("--resume", default=None, help="continue from a <out>.last.pt state")
     a("--workers", type=int, default=0, help="data loader worker processes (default 0)")

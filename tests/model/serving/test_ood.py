@@ -33,3 +33,24 @@ def test_components_are_capped_by_the_photos_and_constant_directions_cannot_divi
 def test_too_few_photos_are_refused(shape: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match="at least 2 photos"):
         fit_gate(np.zeros(shape))
+
+
+def test_the_residual_sees_what_the_subspace_cannot() -> None:
+    """Features varying in 8 of 64 directions: a point moved off those directions scores like a training
+    photo with the subspace alone, and far out with the residual; training photos score about 2 with it."""
+    rng = np.random.default_rng(1)
+    n, d, k = 300, 64, 8
+    basis = np.linalg.qr(rng.standard_normal((d, d)))[0]
+    features = (rng.standard_normal((n, k)) * 3.0) @ basis[:, :k].T + 0.1 * rng.standard_normal((n, d))
+    plain, with_residual = fit_gate(features, components=k), fit_gate(features, components=k, residual=True)
+    assert "residual_scale" not in plain and with_residual["residual_scale"].shape == (1,)
+    assert gate_scores(features, with_residual).mean() == pytest.approx(2.0, abs=0.05)
+    off = features[:10] + 5.0 * basis[:, k]  # 50 noise sd along a direction the photos never vary in
+    assert (gate_scores(off, plain) < 3).all()  # the subspace alone lets it through
+    assert (gate_scores(off, with_residual) > 20).all()  # 25 over a training mean of about 0.56: about 45 more
+    centred = features - features.mean(axis=0)
+    comps = plain["components"].numpy()
+    residual = ((centred - centred @ comps.T @ comps) ** 2).sum(axis=1)
+    assert float(with_residual["residual_scale"][0]) == pytest.approx(residual.mean(), rel=1e-4)
+    assert np.allclose(gate_scores(features, with_residual) - gate_scores(features, plain),
+                       residual / residual.mean(), rtol=1e-3, atol=1e-3)
