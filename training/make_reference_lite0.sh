@@ -23,12 +23,12 @@ PYEOF
 # 2. The shipped GoogLeNet's last step, with EfficientNet-Lite0 in its place: ImageNet Lite0 from the wheel, frozen;
 #    a linear probe on its pooled features of the scalp TRAINING split (seed 0 group split, the GoogLeNet's: val and
 #    test photos are never fitted on), temperature and threshold (sensitivity >= 0.95) from group k-fold out-of-fold
-#    scores of the training split, the out-of-scope gate, the test split through the app's Predictor, the recipe's
+#    scores of the training split, the out-of-scope gate (with its residual: --ood-residual), the test split through the app's Predictor, the recipe's
 #    group 5-fold x 3 seeds cross-validation on all 143 photos, the card, then int8 calibration. 17 min wall-clock here (2026-12, the machine shared with a distillation and tests).
 $PY -m scalp_model train "$DATA/scalp" --architecture efficientnet_lite0 \
     --out weights/scalpscope-efficientnet-lite0-reference.pt --init imagenet --head-init linear-probe --epochs 0 \
     --calibrate cv --cv-reference "GoogLeNet demo-v3-fm-lite1-s5415, the shipped default (from its card)=$W/cv-googlenet.json" \
-    --ood-dir "$DATA/other_dermoscopy" --ood-limit 200 --threads 2 --no-progress --version reference-lite0-lp-v1
+    --ood-residual --ood-dir "$DATA/other_dermoscopy" --ood-limit 200 --threads 2 --no-progress --version reference-lite0-lp-v2
 
 # Checks that reproduce the card:
 #   $PY -m scalp_model crossval "$DATA/scalp" --weights weights/scalpscope-efficientnet-lite0-reference.pt
