@@ -19,8 +19,9 @@ from PIL import Image
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from db.consultations import NewImage, submit_consultation
+from db.consultations import NewImage, claim, record_review, submit_consultation
 from db.engine import Database
+from db.models import Consultation
 from db.users import create_user
 from pages import _resources as res
 from scalp_model.serving.checkpoint import ModelMeta
@@ -140,6 +141,21 @@ def seed_consultation(database: Database, *, p: float = 0.7, uncertain: bool = F
             [model_output("seed-1", "0" * 64, p, 0.5, 1.0, label_for(p, 0.5), uncertain, out_of_scope, 3.0)] * images,
         )
         return consultation.public_id, code
+
+
+def seed_reviewed(database: Database, reviewer, diagnoses: Sequence[str], *,  # noqa: ANN001 - a db Clinician
+                  images: Sequence[int] | None = None) -> list[str]:
+    """One consultation per diagnosis (``images[i]`` photos each, default 1), claimed and reviewed by
+    ``reviewer`` with that diagnosis; returns their public ids in order."""
+    public_ids = []
+    for index, diagnosis in enumerate(diagnoses):
+        public_id, _ = seed_consultation(database, images=images[index] if images else 1)
+        with database.begin() as session:
+            case_id = session.query(Consultation.id).filter_by(public_id=public_id).scalar()
+            claim(session, case_id, reviewer)
+            record_review(session, case_id, reviewer, diagnosis, "")
+        public_ids.append(public_id)
+    return public_ids
 
 
 def texts(elements: Sequence) -> list[str]:

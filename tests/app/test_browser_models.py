@@ -12,14 +12,12 @@ from pathlib import Path
 import pytest
 
 from clinic import models
-from db.consultations import claim, record_review
 from db.engine import Database
-from db.models import Consultation
 from db.users import create_user
 from testing.live import STEP_TIMEOUT_MS, chromium, live_app
 from testing.models import carded_checkpoint
 from tests.app.browser import CLINICIAN_ENTRY, require_chromium, settle, shoot, sign_in
-from tests.app.conftest import PASSWORD, seed_consultation
+from tests.app.conftest import PASSWORD, seed_reviewed
 from tests.app.test_browser_walks import DESKTOP, open_menu_entry
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(400)]
@@ -43,12 +41,7 @@ def served(tmp_path: Path) -> Iterator[str]:
     a = models.register_checkpoint(database, first, actor=admin.actor, models_dir=models_dir)
     models.register_checkpoint(database, second, actor=admin.actor, models_dir=models_dir)
     models.activate(database, admin, a.id, "the clinic's first model")
-    for index, diagnosis in enumerate(["psoriasis", "seborrheic_dermatitis"] * 3):
-        public_id, _ = seed_consultation(database)
-        with database.begin() as session:
-            case_id = session.query(Consultation.id).filter_by(public_id=public_id).scalar()
-            claim(session, case_id, reviewer)
-            record_review(session, case_id, reviewer, diagnosis, "")
+    seed_reviewed(database, reviewer, ["psoriasis", "seborrheic_dermatitis"] * 3)
     database.dispose()
     shutil.copy(first, tmp_path / "fallback.pt")
     env = {"DATABASE_URL": database_url, "SCALPSCOPE_WEIGHTS": str(tmp_path / "fallback.pt"),

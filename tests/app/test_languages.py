@@ -334,19 +334,13 @@ def test_an_administrators_model_section_follows_the_administrators_choice(at, d
     on reviewed consultations (figures, DeLong, calibration, the cards shown as written) - no English catalog
     text; the stored states stay the codes."""
     from clinic import comparison, models
-    from db.consultations import claim, record_review
     from db.users import create_user
-    from tests.app.conftest import PASSWORD, seed_consultation
+    from tests.app.conftest import PASSWORD, seed_reviewed
 
     with database.begin() as session:
         admin = create_user(session, "boss", PASSWORD, "admin")
         reviewer = create_user(session, "derm2", PASSWORD)
-    for index, diagnosis in enumerate(["psoriasis", "seborrheic_dermatitis"] * 3):
-        case, _code = seed_consultation(database, images=1 + index % 2)
-        with database.begin() as session:
-            case_id = session.query(Consultation.id).filter_by(public_id=case).scalar()
-            claim(session, case_id, reviewer)
-            record_review(session, case_id, reviewer, diagnosis, "")
+    seed_reviewed(database, reviewer, ["psoriasis", "seborrheic_dermatitis"] * 3, images=[1, 2] * 3)
     chinese_sign_in(at, "boss").switch_page("pages/model.py").run()
     assert_clean(at)
     assert [h.value for h in at.header] == ["已注册的模型"] and untranslated(rendered(at), "zh_CN") == []

@@ -106,20 +106,13 @@ def test_a_dermatologist_sees_no_registry(at, database: Database, models_dir: Pa
 
 def test_admin_compares_two_models_in_the_background(admin_at, database: Database) -> None:
     from clinic import comparison
-    from db.consultations import claim, record_review
-    from db.models import Consultation
-    from tests.app.conftest import seed_consultation
+    from tests.app.conftest import seed_reviewed
 
     at = admin_at
     register(at, "page-a.pt")
     register(at, "page-b.pt")
     reviewer = database_user(database, "derm2")
-    for index, diagnosis in enumerate(["psoriasis", "seborrheic_dermatitis"] * 3):
-        public_id, _ = seed_consultation(database, images=1 + index % 2)
-        with database.begin() as session:
-            case_id = session.query(Consultation.id).filter_by(public_id=public_id).scalar()
-            claim(session, case_id, reviewer)
-            record_review(session, case_id, reviewer, diagnosis, "")
+    seed_reviewed(database, reviewer, ["psoriasis", "seborrheic_dermatitis"] * 3, images=[1, 2] * 3)
     at.selectbox(key="model_compare_a").select_index(0)
     at.selectbox(key="model_compare_b").select_index(1)
     at.button(key="FormSubmitter:model_compare-Compare").click().run()
