@@ -170,17 +170,33 @@ def english(phrases: list[Phrase]) -> str:
                       for template, values in phrases)
 
 
-def span_text(delta: timedelta) -> str:
-    """A waiting time to one decimal: "14 min", "6.0 h", "11.2 days" (also what the pages show)."""
+UNIT_WORDS = {"min": N_("{n} min"), "h": N_("{n} h"), "days": N_("{n} days")}  # how a duration's amount reads
+
+
+def span_amount(delta: timedelta) -> tuple[float, str]:
+    """A waiting time's amount and unit (a key of :data:`UNIT_WORDS`): whole minutes under an hour (at least 1),
+    hours under 48 h, else days. The one rule both :func:`span_text` and the pages word."""
     hours = delta.total_seconds() / 3600
     if hours < 1:
-        return f"{max(1, round(hours * 60))} min"
+        return max(1, round(hours * 60)), "min"
     if hours < 48:
-        return f"{hours:.1f} h"
-    return f"{hours / 24:.1f} days"
+        return hours, "h"
+    return hours / 24, "days"
+
+
+def target_amount(goal: timedelta) -> tuple[float, str]:
+    """A target turnaround's amount and unit: hours under 48 h, else days (worded whole, not to one decimal)."""
+    hours = goal.total_seconds() / 3600
+    return (hours, "h") if hours < 48 else (hours / 24, "days")
+
+
+def span_text(delta: timedelta) -> str:
+    """A waiting time to one decimal: "14 min", "6.0 h", "11.2 days" (also what the pages show)."""
+    amount, unit = span_amount(delta)
+    return UNIT_WORDS[unit].format(n=amount if unit == "min" else f"{amount:.1f}")
 
 
 def _target_text(goal: timedelta) -> str:
     """A target turnaround, whole: "24 h", "3 days"."""
-    hours = goal.total_seconds() / 3600
-    return f"{hours:g} h" if hours < 48 else f"{hours / 24:g} days"
+    amount, unit = target_amount(goal)
+    return UNIT_WORDS[unit].format(n=f"{amount:g}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from db.triage import Phrase, Target
+from db.triage import UNIT_WORDS, Phrase, Target, span_amount, target_amount
 from i18n import gettext
 from i18n.formats import date_time_utc, number
 from security.text import plain
@@ -20,21 +20,15 @@ SEPARATOR = " · "
 def span(delta: timedelta, language: str | None = None) -> str:
     """A waiting time to one decimal, as ``db.triage.span_text`` words it in English: "14 min", "6.0 h",
     "11.2 days" / "14 分钟", "6.0 小时", "11.2 天"."""
-    hours = delta.total_seconds() / 3600
-    if hours < 1:
-        minutes = max(1, round(hours * 60))
-        return gettext("{n} min", language).format(n=number(minutes, language=language))
-    if hours < 48:
-        return gettext("{n} h", language).format(n=number(hours, "0.0", language=language))
-    return gettext("{n} days", language).format(n=number(hours / 24, "0.0", language=language))
+    amount, unit = span_amount(delta)
+    pattern = None if unit == "min" else "0.0"
+    return gettext(UNIT_WORDS[unit], language).format(n=number(amount, pattern, language=language))
 
 
 def whole(goal: timedelta, language: str | None = None) -> str:
     """A target turnaround, whole: "24 h", "3 days" / "24 小时", "3 天"."""
-    hours = goal.total_seconds() / 3600
-    if hours < 48:
-        return gettext("{n} h", language).format(n=number(hours, "0.##", language=language))
-    return gettext("{n} days", language).format(n=number(hours / 24, "0.##", language=language))  # 2 or more
+    amount, unit = target_amount(goal)
+    return gettext(UNIT_WORDS[unit], language).format(n=number(amount, "0.##", language=language))
 
 
 def value_text(value: Any, language: str | None = None, *, markdown: bool = False) -> str:

@@ -9,8 +9,8 @@ import streamlit as st
 
 from db.consultations import Estimate
 from i18n import N_, _
-from i18n.formats import number
 from pages import _language  # noqa: F401 - registers the session's language for i18n._
+from pages._progress import span
 from pages._wording import about_percent, threshold_percent
 from scalp_model.serving.predictor import label_for
 
@@ -165,14 +165,7 @@ def show_estimate(prediction: Estimate) -> None:
 def format_duration(delta: timedelta | None) -> str:
     """A waiting time to one decimal ("14 min", "6.0 h", "11.2 days", as ``db.triage.span_text``) in the
     session's language; "—" for none."""
-    if delta is None:
-        return "—"
-    hours = delta.total_seconds() / 3600
-    if hours < 1:
-        return _("{n} min").format(n=number(max(1, round(hours * 60))))
-    if hours < 48:
-        return _("{n} h").format(n=number(hours, "0.0"))
-    return _("{n} days").format(n=number(hours / 24, "0.0"))
+    return "—" if delta is None else span(delta)
 
 
 ACCESS_CODE_KEY = "access_code"  # the container's CSS class is st-key-access_code (browser tests find it)
