@@ -12,7 +12,7 @@ from db.figures import AgreementRow, Durations
 from db.models import utcnow
 from db.users import Clinician
 from scalp_model.metrics.agreement import cohen_kappa
-from scalp_model.serving.predictor import label_for
+from scalp_model.serving.prediction import label_for
 
 MIN_CASES = 3  # below this a figure is "not enough cases", not a number
 MODEL_CLASSES = ("psoriasis", "seborrheic_dermatitis")

@@ -24,6 +24,7 @@ from clinic.accounts import single_sign_on
 from clinic.units import read, write
 from db.users import Clinician, authenticate, list_clinicians, record_sign_out
 from i18n import N_, _
+from pages import _browser as browser
 from pages import _resources as res
 from security import remembered
 from security.text import plain
@@ -45,7 +46,7 @@ def guard_session() -> None:
     """Run first on every run (app.py): a session reached from another browser than the one it started in
     (a copied session id) loses all its state; a signed-in clinician's is audited as ``client_mismatch``."""
     entry: _SignedIn | None = st.session_state.get(_KEY)
-    if not res.bind_session_to_browser() and entry is not None:
+    if not browser.bind_session_to_browser() and entry is not None:
         remembered.SIGN_INS.pop(entry.binding)  # the owner's browser is signed out too: its session id leaked
         with res.friendly_errors(operator=True, stop=False):
             write(res.get_database(), record_sign_out, entry.clinician, "client_mismatch")
@@ -53,7 +54,7 @@ def guard_session() -> None:
 
 def _remembered() -> tuple[str | None, remembered.SignIn | None]:
     """This browser's binding (None when not a real browser) and the sign-in the server keeps for it."""
-    binding = res.remembered_binding()
+    binding = browser.remembered_binding()
     return binding, remembered.SIGN_INS.get(binding)
 
 
@@ -64,7 +65,7 @@ def current_clinician() -> Clinician | None:
     if entry is None:  # a reload (or another tab) of a browser that signed in: the server's copy, if bound
         if kept is None:
             return None
-        if not hmac.compare_digest(kept.fingerprint, res.browser_fingerprint()):
+        if not hmac.compare_digest(kept.fingerprint, browser.browser_fingerprint()):
             remembered.SIGN_INS.pop(binding)  # the cookie was copied to another client: revoked
             res.log.warning("a remembered sign-in was presented by another client; it was revoked")
             with res.friendly_errors(operator=True, stop=False):
@@ -99,7 +100,7 @@ def sign_out(notice: str | None = None, reason: str = "sign_out") -> None:
         with res.friendly_errors(operator=True, stop=False):
             write(res.get_database(), record_sign_out, entry.clinician, reason)
     st.session_state.clear()
-    res.forbid_resume()
+    browser.forbid_resume()
     if notice:
         st.session_state[_NOTICE_KEY] = notice
     if entry is not None and entry.via == "oidc" and st.user.get("is_logged_in"):
@@ -107,10 +108,10 @@ def sign_out(notice: str | None = None, reason: str = "sign_out") -> None:
 
 
 def _start(clinician: Clinician, via: str) -> None:
-    now, binding = time.monotonic(), res.remembered_binding()
+    now, binding = time.monotonic(), browser.remembered_binding()
     st.session_state[_KEY] = _SignedIn(clinician, via, now, binding)
     if binding is not None:
-        remembered.SIGN_INS.put(binding, remembered.SignIn(clinician, via, res.browser_fingerprint(), now))
+        remembered.SIGN_INS.put(binding, remembered.SignIn(clinician, via, browser.browser_fingerprint(), now))
 
 
 def require_clinician() -> Clinician:
@@ -128,7 +129,7 @@ def _sign_in_form() -> None:
     if notice:
         st.info(notice, icon=":material/schedule:")
     st.subheader(_("Clinician sign-in"))
-    res.require_browser_cookie()  # a signed-in session is bound to this browser's cookie
+    browser.require_browser_cookie()  # a signed-in session is bound to this browser's cookie
     st.caption(_("For dermatologists of the service. Patients: use **My consultation** with your access code."))
     with res.friendly_errors(operator=True):
         has_accounts = bool(read(res.get_database(), list_clinicians))

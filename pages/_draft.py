@@ -33,7 +33,7 @@ from typing import Any
 import streamlit as st
 
 from db.consultations import Submission
-from pages import _resources as res
+from pages import _browser as browser
 from security import remembered
 
 ANSWERS = ("nc_consent", "nc_age", "nc_sex", "nc_duration", "nc_itch", "nc_sites", "nc_treatment", "nc_source",
@@ -92,7 +92,7 @@ def outbox() -> dict[str, Any]:
     ``outbox["result"] = ...`` (no Streamlit call, so no point where a click could end the run)."""
     if OUTBOX not in st.session_state:
         box: dict[str, Any] = {}
-        binding = res.remembered_binding()
+        binding = browser.remembered_binding()
         if binding is not None:  # a real browser: a reload finds the result (see the module docstring)
             remembered.RESULTS.put(binding, box)
         st.session_state[OUTBOX] = box
@@ -109,7 +109,7 @@ def wait_while_saving(limit_s: float = SAVING_WAIT_S) -> None:
     during a save, the run of the old session saving it is found through the server's copy of the outbox."""
     box = st.session_state.get(OUTBOX)
     if box is None:
-        box = remembered.RESULTS.get(res.remembered_binding())
+        box = remembered.RESULTS.get(browser.remembered_binding())
     if not box or not box.get(SAVING):
         return
     with st.spinner("Saving your consultation…"):
@@ -131,7 +131,7 @@ def collect_result() -> dict[str, Any] | None:
     result stays in the outbox, so the next reload finds it too, until :func:`start_over`."""
     state = st.session_state
     if OUTBOX not in state:
-        kept = remembered.RESULTS.get(res.remembered_binding())
+        kept = remembered.RESULTS.get(browser.remembered_binding())
         if kept is not None and "result" in kept:
             state[OUTBOX] = kept
     box = state.get(OUTBOX, {})
@@ -143,7 +143,7 @@ def collect_result() -> dict[str, Any] | None:
 
 def start_over() -> None:
     """The patient starts a new consultation: the shown result is dropped here and on the server."""
-    remembered.RESULTS.pop(res.remembered_binding())
+    remembered.RESULTS.pop(browser.remembered_binding())
     st.session_state.pop(OUTBOX, None)
     st.session_state.pop(RESULT, None)
 

@@ -24,6 +24,7 @@ from i18n.formats import long_date
 from scalp_model import settings as model_settings
 from scalp_model.errors import ScalpScopeError
 from pages import _draft as draft
+from pages import _browser as browser
 from pages import _resources as res
 from pages import _views as views
 from pages._stored_result import SOURCES, pdf_of, result_of
@@ -211,7 +212,7 @@ def show_results(result: dict) -> None:
 
 
 st.title(_("New consultation"))
-res.require_browser_cookie()  # the result and its access code stay with this browser alone
+browser.require_browser_cookie()  # the result and its access code stay with this browser alone
 restored = draft.keep_or_restore()  # first: what was entered survives opening another page
 if st.session_state.get("nc_submit") and not draft.has_result():
     submit_now()

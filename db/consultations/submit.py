@@ -194,6 +194,17 @@ def _store_consultation(session: Session, history: PatientHistory, consent_versi
         language=language,
         **{f.name: getattr(history, f.name) for f in fields(history)},
     )
+    consultation.images.extend(_image_rows(images, predictions, now))
+    session.add(consultation)
+    session.flush()
+    _audit_submission(session, consultation, earlier, len(images))
+    return consultation, code
+
+
+def _image_rows(images: Sequence[NewImage], predictions: Sequence[ModelOutput | None],
+                now: datetime) -> list[ConsultImage]:
+    """One stored row per photo, in upload order, each with its prediction row where the model ran."""
+    rows = []
     for position, (image, prediction) in enumerate(zip(images, predictions, strict=True)):
         row = ConsultImage(
             position=position,
@@ -207,22 +218,23 @@ def _store_consultation(session: Session, history: PatientHistory, consent_versi
         )
         if prediction is not None:
             row.prediction = prediction_row(prediction, image.overlay_png, now)
-        consultation.images.append(row)
-    session.add(consultation)
-    session.flush()
-    audit.record(
-        session,
-        audit.PATIENT,
-        "consultation.submit",
-        consultation_id=consultation.id,
-        detail={"images": len(images), "consent_version": consent_version, "priority": triage.priority,
-                **({"language": language} if language is not None else {}),
-                **({"follow_up_of": earlier.id, "reported_course": course} if earlier is not None else {})},
-    )
+        rows.append(row)
+    return rows
+
+
+def _audit_submission(session: Session, consultation: Consultation, earlier: Consultation | None,
+                      n_images: int) -> None:
+    """The submission on the new consultation's trail and, for a follow-up, on the earlier one's."""
+    detail = {"images": n_images, "consent_version": consultation.consent_version,
+              "priority": consultation.priority}
+    if consultation.language is not None:
+        detail["language"] = consultation.language
+    if earlier is not None:
+        detail.update(follow_up_of=earlier.id, reported_course=consultation.reported_course)
+    audit.record(session, audit.PATIENT, "consultation.submit", consultation_id=consultation.id, detail=detail)
     if earlier is not None:  # on the earlier consultation's trail: its code was used to start a follow-up
         audit.record(session, audit.PATIENT, "consultation.follow_up", consultation_id=earlier.id,
                      detail={"follow_up": consultation.id})
-    return consultation, code
 
 
 def _earlier_consultation(session: Session, code: str) -> Consultation:

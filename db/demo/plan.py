@@ -1,6 +1,6 @@
 """One demo consultation planned in memory: its timeline, images with predictions, history and review.
 
-Labels come from the service's one decision rule (:func:`scalp_model.serving.predictor.label_for`); importing this
+Labels come from the service's one decision rule (:func:`scalp_model.serving.prediction.label_for`); importing this
 module loads ``scalp_model`` (and torch), so ``db.demo`` imports it only while seeding.
 """
 
@@ -35,7 +35,7 @@ from db.demo.content import (
 )
 from db.demo.pictures import PoolImage
 from db.models import Diagnosis, Prediction, Status
-from scalp_model.serving.predictor import label_for
+from scalp_model.serving.prediction import label_for
 
 
 @dataclass

@@ -11,7 +11,7 @@ import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Iterable, Iterator, Mapping, Sequence
@@ -21,21 +21,18 @@ import torch
 from PIL import Image
 
 from .. import settings
-from .cam import library_cam, overlay_png, scale_map
+from .cam import library_cam, scale_map
 from .checkpoint import Checkpoint, ModelMeta, load_checkpoint
 from .engine import Engine, select_engine
 from ..errors import ScalpScopeError, WeightsMismatchError
 from .architectures import get_architecture
 from .network import ScalpNet
 from .ood import gate_scores
+from .prediction import Analysis, Prediction, label_for
 from .preprocess import DecodedImage, decode_image, model_input
 from .quality import QualityReport, assess_quality
 
-
-def label_for(p_psoriasis: float, threshold: float) -> str:
-    """The service's one decision rule: "psoriasis" when P(psoriasis) (0..1) is at or above the operating
-    threshold (0..1, the checkpoint's), else "seborrheic_dermatitis". Every label and verdict comes from here."""
-    return "psoriasis" if p_psoriasis >= threshold else "seborrheic_dermatitis"
+__all__ = ["Analysis", "Prediction", "Predictor", "label_for", "resolve_device"]
 
 
 def resolve_device(requested: str | None = None) -> torch.device:
@@ -51,66 +48,6 @@ def resolve_device(requested: str | None = None) -> torch.device:
     if choice not in ("cpu", "cuda", "mps") and not choice.startswith("cuda:"):
         raise ValueError(f"SCALPSCOPE_DEVICE={choice!r}: use auto, cpu, cuda or mps")
     return torch.device(choice)
-
-
-@dataclass(frozen=True, eq=False)
-class Prediction:
-    """What the model says about one image; immutable so it can be cached and shared.
-
-    - ``label``: ``"psoriasis"`` when ``p_psoriasis >= threshold``, else ``"seborrheic_dermatitis"``.
-    - ``p_psoriasis``: calibrated probability of psoriasis, 0..1 (softmax of the logits divided by
-      ``temperature``, the checkpoint's temperature scaling; Guo et al. 2017).
-    - ``threshold``, ``uncertain_band``: the checkpoint's operating point and band, 0..1; ``uncertain`` is
-      ``|p_psoriasis - threshold| < uncertain_band``.
-    - ``ood_score``: how far the photo's pooled features (1024 for GoogLeNet, 1280 for EfficientNet-Lite0) lie from the training scalp photos, as the
-      mean squared standardised distance over a 32-component PCA subspace (:func:`scalp_model.serving.ood.gate_scores`):
-      unitless, ≥ 0, about 1 for the training photos; ``out_of_scope`` is ``ood_score`` above the checkpoint's
-      ``ood_threshold`` (a validation quantile; 2.05 for the shipped model). ``None`` (and never out of scope)
-      for a checkpoint without a gate.
-    - ``cam``: the Grad-CAM map of ``label`` (Selvaraju et al. 2017) at the last block (``inception5b`` for
-      GoogLeNet, ``head_activation`` for EfficientNet-Lite0), float32, shape
-      (``input_size``, ``input_size``) = (224, 224) for the shipped model, values in [0, 1] (min-max scaled,
-      1 = most attention), laid over the whole picture squeezed to a square (no crop): stretch it to the
-      photo's aspect ratio to overlay it (:func:`scalp_model.serving.cam.overlay_png`).
-    - ``timings_ms``: milliseconds per image, by step (``preprocess``, ``model``, ``postprocess``, ``decode``).
-    - ``model_version``, ``model_sha256``: the checkpoint that made it.
-    """
-
-    label: str
-    p_psoriasis: float
-    threshold: float
-    uncertain: bool
-    out_of_scope: bool
-    ood_score: float | None
-    temperature: float
-    model_version: str
-    model_sha256: str
-    cam: np.ndarray = field(repr=False)
-    timings_ms: Mapping[str, float] = field(default_factory=dict)
-    uncertain_band: float | None = None  # |p - threshold| below this is uncertain (the checkpoint's, 0..1)
-
-    def to_dict(self) -> dict:
-        return {
-            "label": self.label,
-            "p_psoriasis": round(self.p_psoriasis, 6),
-            "threshold": self.threshold,
-            "uncertain": self.uncertain,
-            "out_of_scope": self.out_of_scope,
-            "ood_score": None if self.ood_score is None else round(self.ood_score, 4),
-            "model": {"version": self.model_version, "sha256": self.model_sha256},
-        }
-
-
-@dataclass(frozen=True, eq=False)
-class Analysis:
-    """An upload end to end: the decoded picture, its quality and the prediction."""
-
-    decoded: DecodedImage
-    quality: QualityReport
-    prediction: Prediction
-
-    def overlay_png(self, image_weight: float = 0.55) -> bytes:
-        return overlay_png(self.decoded.image, self.prediction.cam, image_weight=image_weight)
 
 
 class Predictor:

@@ -72,6 +72,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
            "first paragraph of DATA_DIR/README.md, else of its parent folder's README.md)")
     a("--distill-log", default=None, help="log.jsonl of the distillation behind --init: its fidelity goes into the card")
     a("--uncertain-band", type=float, default=0.1, help="|p - threshold| below this is flagged uncertain (default 0.1)")
+    _add_gate_arguments(parser)
+    _add_run_arguments(parser)
+
+
+def _add_gate_arguments(parser: argparse.ArgumentParser) -> None:
+    """The out-of-scope gate's flags (:func:`scalp_model.serving.ood.fit_gate`)."""
+    a = parser.add_argument
     a("--ood-dir", action="append", default=[], help="folder of out-of-scope images to report the gate's rejection rate on (repeatable)")
     a("--ood-limit", type=int, default=300, help="at most this many images per --ood-dir (default 300; 0 = all)")
     a("--ood-generated", type=int, default=50, help="generated non-skin images (documents, landscapes, gradients...) "
@@ -81,6 +88,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="the out-of-scope gate also scores the distance off its PCA subspace (made for EfficientNet-Lite0, whose "
            "leading components alone let non-skin pictures through; see scalp_model.serving.ood.fit_gate)")
     a("--ood-pass", type=float, default=0.975, help="share of in-scope validation images the gate lets pass (default 0.975)")
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """How the run goes: resuming, workers, threads, device, version, card lines, progress, int8."""
+    a = parser.add_argument
     a("--resume", default=None, help="continue from a <out>.last.pt state")
     a("--workers", type=int, default=0, help="data loader worker processes (default 0)")
     a("--threads", type=int, default=0, help="torch CPU threads (default 0 = torch's choice)")

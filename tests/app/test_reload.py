@@ -2,7 +2,7 @@
 items 4 and 5).
 
 A reload opens a new Streamlit session: here a new ``AppTest`` whose "browser" shows the same cookie
-(``res.browser_binding`` patched, as in tests/security/test_session_binding.py). The same walk in Chromium,
+(``_browser.browser_binding`` patched, as in tests/security/test_session_binding.py). The same walk in Chromium,
 with real cookies, is in tests/app/test_browser_walks.py.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from db.audit import list_events
-from pages import _resources as res
+from pages import _browser
 from security import remembered
 from security.client import binding_of
 from testing.pages import pdf_lines
@@ -27,8 +27,8 @@ OWNER = "owner-cookie-" + "o" * 40
 def browser(monkeypatch) -> dict:
     """Which cookie and which user agent/address the 'browser' of the next AppTest run shows."""
     current = {"cookie": OWNER, "fingerprint": "owner-laptop"}
-    monkeypatch.setattr(res, "browser_binding", lambda: binding_of(current["cookie"]))
-    monkeypatch.setattr(res, "browser_fingerprint", lambda: current["fingerprint"], raising=False)
+    monkeypatch.setattr(_browser, "browser_binding", lambda: binding_of(current["cookie"]))
+    monkeypatch.setattr(_browser, "browser_fingerprint", lambda: current["fingerprint"], raising=False)
     return current
 
 

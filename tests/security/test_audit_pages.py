@@ -15,7 +15,7 @@ from db.consultations import claim, record_review
 from db.models import Consultation
 from db.reader_study import create_study
 from db.users import create_user
-from pages import _resources as res
+from pages import _browser
 from tests.app.conftest import (  # noqa: F401  (fixtures)
     PASSWORD,
     _fast_password_hashing,
@@ -39,7 +39,7 @@ def from_browser() -> Iterator[Origin]:
     """Pages run as for a browser at BROWSER (AppTest itself has no client connection)."""
     audit.set_origin_provider(lambda: BROWSER)
     yield BROWSER
-    audit.set_origin_provider(res.request_origin)
+    audit.set_origin_provider(_browser.request_origin)
 
 
 def events(database, action: str):

@@ -12,7 +12,7 @@ from db.__main__ import main
 from db.audit import Origin, list_events
 from db.errors import AccountLockedError, ClientThrottledError, InvalidCredentialsError, ValidationError
 from db.users import MAX_CLIENT_FAILURES, authenticate, create_user, locked_accounts, unlock_user
-from pages import _resources as res
+from pages import _browser
 from tests.app.conftest import (  # noqa: F401  (fixtures)
     PASSWORD,
     _fast_password_hashing,
@@ -99,7 +99,7 @@ def test_the_operator_unlocks_from_the_command_line(database, accounts, capsys) 
 def from_attacker() -> Iterator[None]:
     audit.set_origin_provider(lambda: Origin(client=ATTACKER, session="0" * 16))
     yield
-    audit.set_origin_provider(res.request_origin)
+    audit.set_origin_provider(_browser.request_origin)
 
 
 def test_the_sign_in_form_throttles_a_client_and_the_accounts_page_unlocks(at, database, accounts,

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from db.audit import list_events
-from pages import _resources as res
+from pages import _browser
 from security.client import binding_of, client_address, same_browser, session_reference
 from security.logs import install_session_id_filter, redact
 from tests.app.conftest import (  # noqa: F401  (fixtures)
@@ -34,7 +34,7 @@ from tests.factories import image_bytes
 def browser(monkeypatch) -> dict:
     """Which cookie the 'browser' of the next AppTest run shows (AppTest has no client connection)."""
     current = {"cookie": "victim-cookie-" + "v" * 40}
-    monkeypatch.setattr(res, "browser_binding", lambda: binding_of(current["cookie"]))
+    monkeypatch.setattr(_browser, "browser_binding", lambda: binding_of(current["cookie"]))
     return current
 
 
@@ -74,10 +74,10 @@ def test_a_patients_result_stays_with_its_browser(at, fake_predictor, browser) -
 def test_without_the_cookie_there_is_no_sign_in_and_no_submission(at, clinician, browser) -> None:
     browser["cookie"] = None  # a browser that refuses cookies (or an app not started through serve.py)
     at.switch_page("pages/queue.py").run()
-    assert texts(at.error) == [res.COOKIE_MISSING]
+    assert texts(at.error) == [_browser.COOKIE_MISSING]
     assert not at.text_input  # no sign-in form
     at.switch_page("pages/new_consultation.py").run()
-    assert texts(at.error) == [res.COOKIE_MISSING] and not at.file_uploader
+    assert texts(at.error) == [_browser.COOKIE_MISSING] and not at.file_uploader
 
 
 def test_binding_helpers() -> None:
