@@ -23,7 +23,8 @@ MAX_PIXELS = register("SCALPSCOPE_MAX_PIXELS", 60_000_000, parsers.POSITIVE_INTE
 BACKEND = register("SCALPSCOPE_BACKEND", "auto", parsers.choice("auto", "torch", "onnx"),
                    "Inference engine: auto (ONNX Runtime on CPU when available), torch or onnx.")
 PRECISION = register("SCALPSCOPE_PRECISION", "auto", parsers.choice("auto", "fp32", "int8"),
-                     "CPU arithmetic: auto (int8 where the checkpoint's recorded held-out AUC change is ≤ 0.005), "
+                     "CPU arithmetic: auto (int8 where the checkpoint's recorded held-out figures pass: AUC change "
+                     "≤ 0.005, no decision flipped, no probability moved by more than 0.05), "
                      "fp32 or int8.")
 MAX_LARGE_DECODES = register("SCALPSCOPE_MAX_LARGE_DECODES", 1, parsers.POSITIVE_INTEGER,
                              "Pictures of more than 16 megapixels (after JPEG reduced decoding) decoded at once per "

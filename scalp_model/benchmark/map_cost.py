@@ -5,6 +5,7 @@ import statistics
 
 import numpy as np
 
+from ..serving.architectures import architecture_of
 from ..serving.cam import scale_map
 from ..serving.engine import OnnxEngine, export_onnx
 from ..serving.int8 import prepared_fp32, quantized_model
@@ -30,7 +31,8 @@ def without_map(predictor: Predictor, x: np.ndarray):
         return lambda: predict_from_tensor(predictor, x, False)
     plain = export_onnx(predictor.model, with_maps=False)
     if predictor.engine.name.endswith("int8"):
-        plain = quantized_model(prepared_fp32(plain), predictor.meta.quantization["ranges"])
+        plain = quantized_model(prepared_fp32(plain), predictor.meta.quantization["ranges"],
+                                architecture_of(predictor.model).head_nodes)
     logits_only = OnnxEngine(plain)
     return lambda: logits_only.session.run(None, {"input": x})
 

@@ -1,7 +1,8 @@
 """``python -m scalp_model crossval DATA_DIR``: group k-fold cross-validation of the shipped recipe.
 
-The recipe is a linear probe (standardised features, L2 logistic regression, C=0.1, balanced) on a frozen
-network's pooled features, with temperature and threshold fitted inside each training fold
+The recipe is a linear probe (standardised features, L2 logistic regression, balanced; C from ``--probe-c``,
+by default the one a checkpoint's card records, else 0.1) on a frozen network's pooled features, with Platt
+scaling and threshold fitted inside each training fold
 (:func:`scalp_model.training.crossval.recipe_out_of_fold`). The network is a checkpoint's trunk, GoogLeNet or
 EfficientNet-Lite0 (``--weights``, default the shipped one), a GoogLeNet trunk file (``--init``, e.g. a distilled student) or an
 EfficientNet-Lite teacher (``--teacher``). These are the figures in the model card's cross-validation table.
@@ -26,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--target-sensitivity", type=float, default=0.95)
+    parser.add_argument("--probe-c", type=float, nargs="+", default=None, metavar="C",
+                        help="inverse L2 strength of the probe; several values give one report each (default: the "
+                             "checkpoint card's recorded value for --weights, else 0.1)")
     parser.add_argument("--split-seed", type=int, default=0,
                         help="for --init/--teacher: the seed of the group split whose validation and test photos form "
                              "the 'unseen' subset (default 0, the distillation's); --weights uses its recorded split")
@@ -50,6 +54,7 @@ def main(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    recorded_c = 0.1
     if args.teacher or args.init:
         train_files = set(split_by_group(samples, (0.8, 0.1, 0.1), seed=args.split_seed)["train"])
     if args.teacher:
@@ -67,18 +72,28 @@ def main(args: argparse.Namespace) -> int:
         meta = ModelMeta(**{**ckpt.meta.__dict__, "input_size": args.size})
         feats = googlenet_features(ckpt.model, images, meta)
         train_files = set((ckpt.meta.training or {}).get("split", {}).get("train", []))
+        recorded_c = (ckpt.meta.metrics or {}).get("cross_validation", {}).get("probe_c", recorded_c)
     unseen = np.asarray([s.file not in train_files for s in samples]) if train_files else None
-    report = recipe_report(feats, labels, [s.group for s in samples], [s.source for s in samples],
-                           seeds=args.seeds, folds=args.folds, target_sensitivity=args.target_sensitivity,
-                           unseen=unseen)
-    report["features"] = what
+    reports = []
+    for c in args.probe_c or [recorded_c]:
+        report = recipe_report(feats, labels, [s.group for s in samples], [s.source for s in samples],
+                               seeds=args.seeds, folds=args.folds, target_sensitivity=args.target_sensitivity,
+                               unseen=unseen, c=c)
+        report["features"] = what
+        reports.append(report)
     if args.json:
-        print(json.dumps(report, indent=1))
+        print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=1))
         return 0
-    print(f"{what}: linear probe, {args.folds}-fold group CV x {len(args.seeds)} seeds, threshold for sensitivity "
-          f">= {args.target_sensitivity} fitted inside each training fold")
+    for report in reports:
+        print_report(report, what, args)
+    return 0
+
+
+def print_report(report: dict, what: str, args: argparse.Namespace) -> None:
+    """One report as text: the mean over seeds per subset, the first seed's AUC with its CI."""
+    print(f"{what}: linear probe (C={report['probe_c']}), {args.folds}-fold group CV x {len(args.seeds)} seeds, "
+          f"Platt scaling and threshold for sensitivity >= {args.target_sensitivity} fitted inside each training fold")
     for name, m in report["mean"].items():
         first = report["per_seed"][0][name]
         print(f"  {name:>11}: AUC {m['auc']:.3f} (seed {args.seeds[0]}: {first['auc']:.3f} {first['auc_ci']}), "
               f"sensitivity {m['sensitivity']:.3f}, specificity {m['specificity']:.3f}, ECE {m['ece']:.3f}  (n={first['n']})")
-    return 0

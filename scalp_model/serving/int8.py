@@ -8,7 +8,10 @@ what int8 changes on the held-out split. The int8 model itself is rebuilt from w
 use and cached like the fp32 export: there is no second model file to keep in sync by hand.
 
 The app runs int8 only when the recorded held-out AUC change is within :data:`AUC_TOLERANCE` (the
-speed issue's bar); fp32 stays one setting away (``SCALPSCOPE_PRECISION=fp32``).
+speed issue's bar), no held-out decision flips and no probability moves by more than
+:data:`MAX_PROBABILITY_CHANGE` (an AUC can stay put while single patients' results change: a model
+calibrated with a steep Platt slope, temperature 0.18, moved one probability by 0.68 and flipped 3 of 31
+decisions at an AUC change of +0.005); fp32 stays one setting away (``SCALPSCOPE_PRECISION=fp32``).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = "onnxruntime-qdq-u8s8-percentile/1"
 AUC_TOLERANCE = 0.005
+MAX_PROBABILITY_CHANGE = 0.05
 PERCENTILE = 99.999
 # The head stays fp32: it is a 1024×2 product (no time to gain) and its output is the probability itself.
 # GoogLeNet's head node; every architecture names its own (``Architecture.head_nodes``).
@@ -121,4 +125,10 @@ def accepted(quantization: dict[str, Any]) -> tuple[bool, str]:
         return False, "no held-out AUC change is recorded for int8"
     if abs(change) > AUC_TOLERANCE:
         return False, f"int8 changed the held-out AUC by {change:+.4f} (tolerance {AUC_TOLERANCE})"
+    heldout = quantization["heldout"]
+    if heldout.get("decision_flips"):
+        return False, f"int8 changed {heldout['decision_flips']} held-out decision(s)"
+    if (heldout.get("max_probability_change") or 0.0) > MAX_PROBABILITY_CHANGE:
+        return False, (f"int8 moved a held-out probability by {heldout['max_probability_change']:.3f} "
+                       f"(tolerance {MAX_PROBABILITY_CHANGE})")
     return True, ""

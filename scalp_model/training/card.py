@@ -88,6 +88,21 @@ def head_lines(meta: ModelMeta, checkpoint_name: str) -> list[str]:
              + ". The file lists are stored in the checkpoint (`meta.training['split']`).", ""]
 
 
+def calibration_source(meta: ModelMeta) -> str:
+    """Where the calibration and the threshold were fitted: "validation split" unless the card records otherwise."""
+    return ((meta.metrics or {}).get("calibration") or {}).get("fitted_on", "validation split")
+
+
+def calibration_text(meta: ModelMeta) -> str:
+    """How P(psoriasis) was calibrated, in words: temperature scaling on validation (Guo et al. 2017), or Platt
+    scaling on the training split's out-of-fold scores (its shift is carried in the head's bias)."""
+    c = (meta.metrics or {}).get("calibration") or {"method": "temperature", "fitted_on": "validation split"}
+    if c["method"] == "platt":
+        return (f"Platt scaling fitted on {c['fitted_on']} (temperature {meta.temperature:.3f}, log-odds shift "
+                f"{c['shift']:+.3f} carried in the head's bias)")
+    return f"temperature {meta.temperature:.3f} (temperature scaling fitted on the {c['fitted_on']})"
+
+
 def card_text(meta: ModelMeta, sha256: str, checkpoint_name: str) -> str:
     """The whole card (Markdown) for a checkpoint file named ``checkpoint_name`` whose sha256 is ``sha256``."""
     m, t = meta.metrics, meta.training
@@ -95,13 +110,14 @@ def card_text(meta: ModelMeta, sha256: str, checkpoint_name: str) -> str:
     lines += [f"- {line}" for line in t.get("recipe", [])]
     lines += ["", "Exact commands:", "", "```"] + t.get("commands", [t.get("command", "")]) + ["```", ""]
     lines += ["## Held-out figures", "",
-              f"Operating threshold on P(psoriasis): **{meta.threshold:.4f}** (chosen on validation for sensitivity ≥ "
-              f"{t.get('target_sensitivity')}), temperature {meta.temperature:.3f} (fitted on validation), "
-              f"uncertain band ±{meta.uncertain_band}.", ""]
+              f"Operating threshold on P(psoriasis): **{meta.threshold:.4f}** (chosen on the {calibration_source(meta)} for sensitivity ≥ "
+              f"{t.get('target_sensitivity')}), {calibration_text(meta)}, uncertain band ±{meta.uncertain_band}.", ""]
     if "test" in m:
         lines += metrics_table(m["test"], "Test split (group-held-out, never used for any choice)")
     if "val" in m:
-        lines += metrics_table({**m["val"], "by_source": {}}, "Validation split (used for temperature, threshold, model selection)")
+        used = ("model selection only" if calibration_source(meta) != "validation split"
+                else "temperature, threshold, model selection")
+        lines += metrics_table({**m["val"], "by_source": {}}, f"Validation split (used for {used})")
     if "cross_validation" in m:
         cv = m["cross_validation"]
         if "pooled" in cv:  # cards written before the recipe cross-validation

@@ -44,7 +44,7 @@ def cross_validation_section(cv: dict[str, Any]) -> list[str]:
     """The recipe's group k-fold CV table: this model's trunk beside the reference rows (teachers, earlier models)."""
     lines = ["## Cross-validation (the figures to judge this model by)", "",
              f"The 15-photo test split is too small to choose or claim anything. Every row below is the same recipe "
-             f"(linear probe on frozen pooled features, temperature and threshold for sensitivity ≥ "
+             f"(linear probe on frozen pooled features, C = {cv.get('probe_c')}, Platt scaling and threshold for sensitivity ≥ "
              f"{cv.get('target_sensitivity')} fitted inside each training fold) under stratified group "
              f"{cv.get('folds')}-fold cross-validation on all labelled scalp photos, repeated with seeds "
              f"{cv.get('seeds')}; means over seeds, 95 % DeLong CI of the first seed. Reproduce a row with "
@@ -64,12 +64,19 @@ def cross_validation_section(cv: dict[str, Any]) -> list[str]:
 
     lines.append(row(f"**this model** ({cv.get('features')})", cv["mean"], cv["per_seed"][0]))
     for ref in cv.get("references", []):
-        lines.append(row(f"{ref['name']} ({ref.get('features')})", ref["mean"], ref["first_seed"]))
+        ref_c = ref.get("probe_c")
+        own_c = f", C = {ref_c}" if ref_c not in (None, cv.get("probe_c")) else ""
+        lines.append(row(f"{ref['name']} ({ref.get('features')}{own_c})", ref["mean"], ref["first_seed"]))
     note = cv.get("note") or (
         "A distilled GoogLeNet matched a teacher probe fitted with the training split's labels, so its out-of-fold "
         "figures on training-split photos can be optimistic; the last column, out-of-fold scores of the photos "
         "outside that split only, is free of that (and wide: few photos). The teachers never saw a scalp label.")
-    return lines + ["", note, ""]
+    lines += ["", note, ""]
+    if cv.get("probe_c_candidates"):
+        lines += [f"C = {cv.get('probe_c')} was chosen among {', '.join(map(str, cv['probe_c_candidates']))} by this "
+                  "same cross-validation (`crossval --probe-c ...`), so this model's row is slightly optimistic for "
+                  "that choice.", ""]
+    return lines
 
 
 def distillation_section(d: dict[str, Any]) -> list[str]:
@@ -87,12 +94,18 @@ def distillation_section(d: dict[str, Any]) -> list[str]:
 
 
 def quantization_section(q: dict[str, Any]) -> list[str]:
+    """The int8 calibration, what it changes on held-out photos and whether the app uses it."""
+    from ..serving.int8 import AUC_TOLERANCE, MAX_PROBABILITY_CHANGE, accepted
+
     if not q:
         return []
+    ok, why = accepted(q)
     lines = ["## Int8 inference (CPU)", "", f"{q.get('method')}. Calibrated on {q['calibration']['images']} "
              f"{q['calibration']['split']}-split images (ranges stored in the checkpoint, no image); onnxruntime "
-             f"{q.get('onnxruntime')}. Used by default on CPU only while the held-out AUC change is within ±0.005; "
-             "`SCALPSCOPE_PRECISION=fp32` turns it off.", "",
+             f"{q.get('onnxruntime')}. Used by default on CPU only while the held-out AUC change is within "
+             f"±{AUC_TOLERANCE}, no held-out decision flips and no probability moves by more than "
+             f"{MAX_PROBABILITY_CHANGE}; `SCALPSCOPE_PRECISION=fp32` turns it off. This calibration: "
+             + ("**used**." if ok else f"**not used**, {why}; the app serves fp32.") + "", "",
              "| images | n | AUC fp32 → int8 (change) | largest P change | decisions flipped |", "|---|---|---|---|---|"]
     for name in ("heldout", "test"):
         r = q.get(name) or {}

@@ -88,15 +88,44 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, groups: Sequence[st
                                        for s in seeds])
 
 
-def calibration_from_scores(scores: np.ndarray, labels: np.ndarray, target_sensitivity: float) -> tuple[float, float]:
-    """(temperature, threshold) from out-of-fold decision scores: P = sigmoid(score / T) with T minimising the
-    NLL (LBFGS, :func:`scalp_model.metrics.classification.fit_temperature`), and the highest threshold on P whose sensitivity
-    reaches ``target_sensitivity`` (:func:`scalp_model.metrics.classification.threshold_for_sensitivity`)."""
+@dataclass(frozen=True)
+class Calibration:
+    """P(psoriasis) = sigmoid((score + shift) / temperature), and the operating threshold on it (0..1).
+
+    ``temperature`` > 0 and ``shift`` (log-odds) are Platt scaling's slope and intercept, a = 1 / temperature and
+    b = shift / temperature; a served checkpoint carries ``shift`` in its head's bias and ``temperature`` as its
+    temperature scaling, so the app's softmax(logits / T) gives exactly this probability.
+    """
+
+    temperature: float
+    shift: float
+    threshold: float
+
+    def probability(self, scores: np.ndarray) -> np.ndarray:
+        return sigmoid((np.asarray(scores, dtype=np.float64) + self.shift) / self.temperature)
+
+
+def calibration_from_scores(scores: np.ndarray, labels: np.ndarray, target_sensitivity: float) -> Calibration:
+    """Platt scaling (Platt 1999) fitted on out-of-fold decision scores (N,) with labels (N,) in {0, 1}: an
+    unpenalised logistic regression of the label on the score, P = sigmoid(a * score + b). Unlike temperature
+    scaling alone (Guo et al. 2017) it also corrects the probe's offset, which its balanced class weights move
+    away from the photos' own class mix. The threshold is the highest one on P whose sensitivity reaches
+    ``target_sensitivity`` (:func:`scalp_model.metrics.classification.threshold_for_sensitivity`). Scores that
+    do not rank the positives higher (a <= 0) fall back to temperature scaling with no shift
+    (:func:`scalp_model.metrics.classification.fit_temperature`)."""
+    from sklearn.linear_model import LogisticRegression
+
     from ..metrics.classification import fit_temperature, threshold_for_sensitivity
 
-    logits = np.stack([np.zeros_like(scores), scores], axis=1)
-    t = fit_temperature(logits, labels)
-    return t, threshold_for_sensitivity(labels, sigmoid(scores / t), target_sensitivity)
+    scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels)
+    fit = LogisticRegression(C=1e6, max_iter=1000).fit(scores[:, None], labels)
+    a, b = float(fit.coef_[0, 0]), float(fit.intercept_[0])
+    if a > 1e-6:
+        temperature, shift = 1.0 / a, b / a
+    else:
+        temperature, shift = fit_temperature(np.stack([np.zeros_like(scores), scores], axis=1), labels), 0.0
+    p = sigmoid((scores + shift) / temperature)
+    return Calibration(temperature, shift, threshold_for_sensitivity(labels, p, target_sensitivity))
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -107,7 +136,7 @@ def recipe_out_of_fold(features: np.ndarray, labels: np.ndarray, groups: Sequenc
                        seed: int = 0, c: float = 0.1, target_sensitivity: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Calibrated probabilities (N,) and decisions (N,) of the *whole* shipped recipe, out of fold.
 
-    In each outer training fold an inner group CV gives out-of-fold scores that fix the temperature and the
+    In each outer training fold an inner group CV gives out-of-fold scores that fix the Platt scaling and the
     threshold (as ``train --calibrate cv`` does on the training split); the probe refitted on the whole outer
     training fold then scores the held-out fold. Nothing of a held-out fold takes part in any choice for it.
     """
@@ -118,9 +147,9 @@ def recipe_out_of_fold(features: np.ndarray, labels: np.ndarray, groups: Sequenc
     probs, decisions = np.zeros(len(labels)), np.zeros(len(labels), dtype=int)
     for train, held in StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(features, labels, groups):
         inner = out_of_fold_scores(features[train], labels[train], groups[train], folds=folds, seed=seed, c=c)
-        t, threshold = calibration_from_scores(inner, labels[train], target_sensitivity)
-        p = sigmoid(probe(c).fit(features[train], labels[train]).decision_function(features[held]) / t)
-        probs[held], decisions[held] = p, (p >= threshold).astype(int)
+        calibration = calibration_from_scores(inner, labels[train], target_sensitivity)
+        p = calibration.probability(probe(c).fit(features[train], labels[train]).decision_function(features[held]))
+        probs[held], decisions[held] = p, (p >= calibration.threshold).astype(int)
     return probs, decisions
 
 

@@ -141,7 +141,8 @@ def probe_start(model: ScalpNet, train_ds: ImageDataset, val_ds: ImageDataset, a
                 positive: int, device, history: list[dict[str, Any]]) -> dict[str, Any]:
     """``--head-init linear-probe``: fit the head on the training features; epoch 0 of the history."""
     kw = dict(size=train_ds.size, mean=train_ds.mean, std=train_ds.std)
-    linear_probe_head(model, ImageDataset(args.data_dir, train_ds.samples, **kw), positive, device)
+    linear_probe_head(model, ImageDataset(args.data_dir, train_ds.samples, **kw), positive, device,
+                      c=getattr(args, "probe_c", 0.1))
     val_labels = np.array([s.label for s in val_ds.samples])
     auc, val_nll = validation_score(predict(model, val_ds, device)[0], val_labels, positive)
     print(f"linear probe: val AUC {auc:.3f}, val NLL {val_nll:.3f}")

@@ -23,6 +23,7 @@ from ..serving.network import ScalpNet
 from ..serving.ood import fit_gate, gate_scores
 from ..serving.predictor import Predictor
 from .card import write_card
+from .crossval import Calibration
 from .data import ImageDataset, folder_images, load_image
 from .evaluate import evaluate_checkpoint
 from .loop import jsonable, predict
@@ -83,20 +84,26 @@ def command_line() -> str:
 
 def finish(args, model: ScalpNet, meta: ModelMeta, samples, split, train_ds, val_ds, history, best_epoch, device,
            t_start) -> int:
-    """Calibrate, fit the gate, evaluate on test through the Predictor, write checkpoint and card."""
+    """Calibrate, fit the gate, evaluate on test through the Predictor, write checkpoint and card. The checkpoint is
+    built in a hidden file beside ``--out`` and replaces it only when complete, so a failure on the way (a bad
+    ``--cv-reference``, an interrupt) leaves the file there before untouched."""
     out = Path(args.out)
+    stage = out.with_name(f".{out.stem}.partial{out.suffix}")
+    try:
+        return _finish(args, out, stage, model, meta, split, train_ds, val_ds, history, best_epoch, device, t_start)
+    finally:
+        stage.unlink(missing_ok=True)
+
+
+def _finish(args, out: Path, stage: Path, model: ScalpNet, meta: ModelMeta, split, train_ds, val_ds, history,
+            best_epoch, device, t_start) -> int:
     positive = meta.positive_index
     val_labels = np.array([s.label for s in val_ds.samples])
     val_logits, val_pooled = predict(model, val_ds, device)
     plain_train = ImageDataset(args.data_dir, train_ds.samples, size=meta.input_size, mean=meta.mean, std=meta.std)
     _, train_pooled = predict(model, plain_train, device)
-    if getattr(args, "calibrate", "validation") == "cv":
-        temperature, threshold = cv_calibration(train_pooled, train_ds.samples, positive, args)
-    else:
-        temperature = fit_temperature(val_logits, val_labels)
-        val_probs = softmax_positive(val_logits.astype(np.float64), positive, temperature)
-        y_val = (val_labels == positive).astype(int)
-        threshold = threshold_for_sensitivity(y_val, val_probs, args.target_sensitivity)
+    temperature, threshold, calibrated = calibrate(args, model, positive, train_pooled, train_ds.samples,
+                                                   val_logits, val_labels)
     ood_state = fit_gate(train_pooled, args.ood_components, residual=getattr(args, "ood_residual", False))
     val_scores = gate_scores(val_pooled, ood_state)
     ood_threshold = float(np.quantile(val_scores, args.ood_pass))
@@ -109,9 +116,9 @@ def finish(args, model: ScalpNet, meta: ModelMeta, samples, split, train_ds, val
         training=jsonable(training_record(args, split, history, best_epoch, t_start)),
     )
     model.cpu()
-    save_checkpoint(out, model, meta, ood_state)
+    save_checkpoint(stage, model, meta, ood_state)
     # Figures through the saved file and the app's Predictor, so they are exactly what the app shows.
-    ckpt = load_checkpoint(out, check_card=False)
+    ckpt = load_checkpoint(stage, check_card=False)
     predictor = Predictor(ckpt, device=str(device))
     metrics: dict[str, Any] = {}
     if split["test"]:
@@ -124,12 +131,14 @@ def finish(args, model: ScalpNet, meta: ModelMeta, samples, split, train_ds, val
                       "val_pass_rate": round(float((val_scores <= ood_threshold).mean()), 4),
                       "rejection": ood}
     metrics["best_epoch"] = best_epoch
+    metrics["calibration"] = calibrated
     if getattr(args, "calibrate", "validation") == "cv":
         metrics["cross_validation"] = recipe_cross_validation(ckpt, args)
     if getattr(args, "distill_log", None):
         metrics["distillation"] = distillation_summary(Path(args.distill_log))
     meta = ModelMeta(**{**meta.__dict__, "metrics": jsonable(metrics)})
-    sha = save_checkpoint(out, ckpt.model.cpu(), meta, ood_state)
+    sha = save_checkpoint(stage, ckpt.model.cpu(), meta, ood_state)
+    stage.replace(out)
     card = write_card(out, meta, sha)  # written after the file, carrying its sha256
     load_checkpoint(out)  # the card and the file agree
     test = metrics.get("test", {})
@@ -143,18 +152,64 @@ def finish(args, model: ScalpNet, meta: ModelMeta, samples, split, train_ds, val
     return 0
 
 
-def cv_calibration(train_pooled: np.ndarray, samples, positive: int, args) -> tuple[float, float]:
-    """Temperature and threshold from group k-fold out-of-fold scores of the linear probe on the training split
+def calibrate(args, model: ScalpNet, positive: int, train_pooled: np.ndarray, train_samples,
+              val_logits: np.ndarray, val_labels: np.ndarray) -> tuple[float, float, dict[str, Any]]:
+    """Temperature, threshold and the card's record of how they were fitted: Platt scaling on training-split CV
+    (``--calibrate cv``; its shift goes into the head's bias) or temperature scaling on validation."""
+    if getattr(args, "calibrate", "validation") == "cv":
+        calibration = cv_calibration(train_pooled, train_samples, positive, args)
+        shift_positive_logit(model, positive, calibration.shift)
+        return calibration.temperature, calibration.threshold, {
+            "method": "platt", "fitted_on": "group 5-fold out-of-fold scores of the training split",
+            "temperature": round(calibration.temperature, 6), "shift": round(calibration.shift, 6)}
+    temperature = fit_temperature(val_logits, val_labels)
+    val_probs = softmax_positive(val_logits.astype(np.float64), positive, temperature)
+    threshold = threshold_for_sensitivity((val_labels == positive).astype(int), val_probs, args.target_sensitivity)
+    return temperature, threshold, {"method": "temperature", "fitted_on": "validation split",
+                                    "temperature": round(temperature, 6)}
+
+
+def cv_calibration(train_pooled: np.ndarray, samples, positive: int, args) -> Calibration:
+    """Platt scaling and threshold from group k-fold out-of-fold scores of the linear probe on the training split
     (more photos than the validation split's ~16, none of them validation or test)."""
     from .crossval import calibration_from_scores, out_of_fold_scores
 
     if args.epochs != 0 or args.head_init != "linear-probe":
         raise TrainingError("--calibrate cv applies to a linear probe alone (--head-init linear-probe --epochs 0)")
     y = np.array([int(s.label == positive) for s in samples])
-    scores = out_of_fold_scores(train_pooled, y, [s.group for s in samples], seed=args.seed)
-    temperature, threshold = calibration_from_scores(scores, y, args.target_sensitivity)
-    print(f"calibration from training-split CV: temperature {temperature:.3f}, threshold {threshold:.4f}")
-    return temperature, threshold
+    scores = out_of_fold_scores(train_pooled, y, [s.group for s in samples], seed=args.seed, c=args.probe_c)
+    calibration = calibration_from_scores(scores, y, args.target_sensitivity)
+    print(f"calibration from training-split CV (Platt): temperature {calibration.temperature:.3f}, "
+          f"shift {calibration.shift:+.3f}, threshold {calibration.threshold:.4f}")
+    return calibration
+
+
+def shift_positive_logit(model: ScalpNet, positive: int, shift: float) -> None:
+    """Add ``shift`` (log-odds) to the decision score logit[positive] - logit[other] through the head's bias, half
+    on each class; the Grad-CAM maps, which use the head's weights alone, do not change."""
+    with torch.no_grad():
+        bias = model.head.bias
+        bias[positive] += shift / 2
+        bias[1 - positive] -= shift / 2
+
+
+def cv_references(items: Sequence[str]) -> list[dict[str, Any]]:
+    """The card's reference rows from ``NAME=FILE`` items (the last ``=`` separates them; FILE is a
+    ``crossval --json`` report). Raises :class:`TrainingError` naming the item that cannot be read, so ``train``
+    can check them before any training."""
+    references = []
+    for item in items:
+        name, _, path = item.rpartition("=")
+        try:
+            ref = json.loads(Path(path).read_text())
+            references.append({"name": name, "features": ref.get("features"), "mean": ref["mean"],
+                               "first_seed": ref["per_seed"][0], "probe_c": ref.get("probe_c")})
+        except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+            raise TrainingError(f"--cv-reference {item!r}: not NAME=FILE with a 'crossval --json' report "
+                                f"({type(exc).__name__}: {exc})") from exc
+        if not name:
+            raise TrainingError(f"--cv-reference {item!r}: give the row a name, NAME=FILE")
+    return references
 
 
 def recipe_cross_validation(ckpt, args) -> dict[str, Any]:
@@ -167,16 +222,12 @@ def recipe_cross_validation(ckpt, args) -> dict[str, Any]:
     feats = googlenet_features(ckpt.model, images, ckpt.meta)
     train_files = set(ckpt.meta.training.get("split", {}).get("train", []))
     report = recipe_report(feats, labels, [s.group for s in samples], [s.source for s in samples],
-                           target_sensitivity=args.target_sensitivity,
+                           target_sensitivity=args.target_sensitivity, c=args.probe_c,
                            unseen=np.asarray([s.file not in train_files for s in samples]))
     report["features"] = f"{get_architecture(ckpt.meta.architecture).label} trunk of this checkpoint at 224 px"
-    references = []
-    for item in args.cv_reference:
-        name, _, path = item.partition("=")
-        ref = json.loads(Path(path).read_text())
-        references.append({"name": name, "features": ref.get("features"), "mean": ref["mean"],
-                           "first_seed": ref["per_seed"][0]})
-    report["references"] = references
+    report["references"] = cv_references(args.cv_reference)
+    if args.probe_c_candidates:
+        report["probe_c_candidates"] = sorted(args.probe_c_candidates)
     mean = report["mean"]["overall"]
     print(f"recipe CV on {len(labels)} photos: AUC {mean['auc']:.3f}, sensitivity {mean['sensitivity']:.3f}, "
           f"specificity {mean['specificity']:.3f}, ECE {mean['ece']:.3f}")

@@ -35,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("scalp_dir", type=Path)
     p.add_argument("--sizes", type=int, nargs="+", default=[160, 224])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--probe-c", type=float, default=0.1, help="inverse L2 strength of the probe (default 0.1)")
     p.add_argument("--out-dir", type=Path, help="write one JSON report per row here")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         feats = {name: teacher_features(name, images, size) for name in TEACHER_NAMES}
         feats["+".join(TEACHER_NAMES)] = np.hstack([feats[n] for n in TEACHER_NAMES])
         for name, f in feats.items():
-            report = recipe_report(f, labels, groups, sources, seeds=args.seeds, unseen=unseen)
+            report = recipe_report(f, labels, groups, sources, seeds=args.seeds, unseen=unseen, c=args.probe_c)
             report["features"] = f"EfficientNet-{name} (ImageNet, frozen) at {size} px"
             o, s = report["mean"]["overall"], report["mean"].get("same_source", {})
             print(f"{name:>17} @{size}: AUC {o['auc']:.3f} (seed-0 CI {report['per_seed'][0]['overall']['auc_ci']}), "

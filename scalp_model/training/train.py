@@ -4,7 +4,8 @@ Yu et al. (Front. Med. 2022): GoogLeNet transfer learning with a new 2-class hea
 to 224×224, Adam lr 1e-4, MSE between softmax and one-hot plus L2 regularisation, random rotation in
 [-90°, 90°] and scale in [1, 2]. Here, in addition: source harmonisation and flips (``--no-harmonise``,
 ``--no-flip`` turn them off), a split by near-duplicate group, model selection on validation AUC,
-temperature scaling and a sensitivity-targeted threshold on validation, the out-of-scope gate, the
+calibration (temperature scaling on validation, or Platt scaling on training-split group CV with
+``--calibrate cv``) and a sensitivity-targeted threshold, the out-of-scope gate, the
 test-split figures through the app's own Predictor, and the model card.
 
 Flat functions in the style of torchvision's reference scripts, by step: :mod:`.recipe` (seed, initial
@@ -26,7 +27,7 @@ from ..serving.predictor import resolve_device
 from .augment import training_augment
 from .data import ImageDataset, select
 from .loop import fit, load_data, make_optimizer, probe_start, restore
-from .posthoc import finish
+from .posthoc import cv_references, finish
 from .recipe import (ARCHITECTURE_FREEZE_POINTS, TrainingError, apply_freeze, build_model, class_weights,
                      freeze_names, loss_function, resolve_init, seed_everything)
 
@@ -61,19 +62,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--seed", type=int, default=0, help="seed for split, initialisation, order and augmentation (default 0)")
     a("--no-harmonise", dest="harmonise", action="store_false", help="turn off source harmonisation")
     a("--no-flip", dest="flip", action="store_false", help="turn off horizontal flips")
-    a("--target-sensitivity", type=float, default=0.95, help="threshold chosen on validation for this sensitivity (default 0.95)")
-    a("--calibrate", choices=("validation", "cv"), default="validation",
-      help="fit temperature and threshold on the validation split (default) or, for a linear probe alone, on "
-           "group k-fold out-of-fold scores of the training split; cv also records the recipe's cross-validation")
-    a("--cv-reference", action="append", default=[], metavar="NAME=FILE",
-      help="with --calibrate cv: a 'crossval --json' report to list beside this model in the card (repeatable)")
+    a("--target-sensitivity", type=float, default=0.95, help="threshold chosen (on validation, or out-of-fold with --calibrate cv) for this sensitivity (default 0.95)")
     a("--provenance", default=None, metavar="FILE",
       help="Markdown describing the data this model saw, for the card (default: the 'Provenance' section or "
            "first paragraph of DATA_DIR/README.md, else of its parent folder's README.md)")
     a("--distill-log", default=None, help="log.jsonl of the distillation behind --init: its fidelity goes into the card")
     a("--uncertain-band", type=float, default=0.1, help="|p - threshold| below this is flagged uncertain (default 0.1)")
+    _add_probe_arguments(parser)
     _add_gate_arguments(parser)
     _add_run_arguments(parser)
+
+
+def _add_probe_arguments(parser: argparse.ArgumentParser) -> None:
+    """The linear probe's strength, its calibration and the recipe's cross-validation in the card."""
+    a = parser.add_argument
+    a("--probe-c", type=float, default=0.1,
+      help="inverse L2 strength C of the linear probe (head init, cv calibration, recipe CV; default 0.1)")
+    a("--probe-c-candidates", type=float, nargs="+", default=None, metavar="C",
+      help="the values --probe-c was chosen among by 'crossval --probe-c ...' on the same photos: the card says so")
+    a("--calibrate", choices=("validation", "cv"), default="validation",
+      help="temperature scaling and threshold on the validation split (default) or, for a linear probe alone, "
+           "Platt scaling and threshold on group k-fold out-of-fold scores of the training split; cv also records "
+           "the recipe's cross-validation")
+    a("--cv-reference", action="append", default=[], metavar="NAME=FILE",
+      help="with --calibrate cv: a 'crossval --json' report to list beside this model in the card (repeatable)")
 
 
 def _add_gate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -126,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     architecture = getattr(args, "architecture", "googlenet")
     freeze_names(architecture, args.freeze)  # an impossible --freeze fails before any image is read
+    cv_references(getattr(args, "cv_reference", None) or [])  # so does an unreadable --cv-reference
     samples, split = load_data(args, ModelMeta(), resume["split"] if resume else None)
     args.init, init_fallback = resolve_init(args.init, architecture)
     if init_fallback:

@@ -45,9 +45,23 @@ def test_informative_features_score_high_and_noise_near_chance() -> None:
 def test_calibration_threshold_reaches_the_target_sensitivity() -> None:
     rng, groups, labels = _grouped(80)
     scores = out_of_fold_scores(rng.normal(0, 1, (len(labels), 4)) + labels[:, None], labels, groups)
-    t, threshold = calibration_from_scores(scores, labels, 0.95)
-    p = sigmoid(scores / t)
-    assert t > 0 and (p[labels == 1] >= threshold).mean() >= 0.95
+    calibration = calibration_from_scores(scores, labels, 0.95)
+    p = calibration.probability(scores)
+    assert calibration.temperature > 0 and (p[labels == 1] >= calibration.threshold).mean() >= 0.95
+
+
+def test_platt_scaling_recovers_an_offset_that_temperature_alone_cannot() -> None:
+    """Scores whose true log-odds are 0.5 * score - 1.5 (a probe whose balanced class weights moved its offset):
+    Platt scaling finds the slope and the shift and is better calibrated than temperature scaling alone."""
+    from scalp_model.metrics.classification import ece, fit_temperature
+
+    rng = np.random.default_rng(3)
+    scores = rng.normal(1.0, 3.0, 4000)
+    labels = (rng.random(4000) < sigmoid(0.5 * scores - 1.5)).astype(int)
+    calibration = calibration_from_scores(scores, labels, 0.95)
+    assert abs(1 / calibration.temperature - 0.5) < 0.08 and abs(calibration.shift - (-3.0)) < 0.5
+    t_only = fit_temperature(np.stack([np.zeros_like(scores), scores], axis=1), labels)
+    assert ece(labels, calibration.probability(scores)) < 0.03 < ece(labels, sigmoid(scores / t_only))
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +86,7 @@ def lp_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     args = parse([str(data), "--out", str(out), "--init", "scratch", "--epochs", "0", "--head-init", "linear-probe",
                   "--distill-log", str(log), "--provenance", str(provenance),
                   "--calibrate", "cv", "--cv-reference", f"teacher X={reference}", "--split", "0.7", "0.15", "0.15",
+                  "--probe-c", "0.05", "--probe-c-candidates", "0.1", "0.05",
                   "--ood-components", "4", "--ood-generated", "3", "--no-progress", "--no-quantize", "--threads", "2"])
     assert train.main(args) == 0
     return out, data
@@ -89,7 +104,9 @@ def test_linear_probe_with_cv_calibration_records_the_recipe_cross_validation(lp
     assert cv["per_seed"][0]["unseen"]["n"] == len(split["val"]) + len(split["test"]) > 0
     assert f"(n={len(split['val']) + len(split['test'])})" in card_path(out).read_text()
     card = card_path(out).read_text()
-    assert "## Cross-validation" in card and "teacher X (a reference row)" in card
+    assert "## Cross-validation" in card and "teacher X (a reference row, C = 0.1)" in card
+    assert cv["probe_c"] == 0.05 and "C = 0.05, Platt scaling" in card
+    assert "C = 0.05 was chosen among 0.05, 0.1 by this same cross-validation" in card
     assert "Generated textures made by the test" in card and "`unlabeled/`" not in card
     assert 0 < meta.threshold < 1 and meta.temperature > 0
     distillation = meta.metrics["distillation"]
@@ -106,6 +123,54 @@ def test_cv_calibration_refuses_a_fine_tuned_model(tmp_path: Path) -> None:
     assert train.main(args) == 2
 
 
+def test_a_bad_cv_reference_is_refused_before_training_and_leaves_the_old_file(lp_run, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    from scalp_model.training import train
+
+    out, data = lp_run
+    target = tmp_path / "shipped.pt"
+    shutil.copy(out, target)
+    before = target.read_bytes()
+    for item in (f"no file={tmp_path / 'missing.json'}", f"={tmp_path / 'missing.json'}", f"not json={out}"):
+        args = parse([str(data), "--out", str(target), "--init", "scratch", "--epochs", "0", "--head-init",
+                      "linear-probe", "--calibrate", "cv", "--cv-reference", item, "--no-progress", "--no-quantize"])
+        assert train.main(args) == 2
+        err = capsys.readouterr()
+        assert "--cv-reference" in err.err and "linear probe:" not in err.out  # refused before any training
+    assert target.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["shipped.pt"]
+
+
+def test_a_failure_after_training_leaves_the_old_file_and_no_partial_one(lp_run, tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    from scalp_model.training import posthoc, train
+
+    out, data = lp_run
+    target = tmp_path / "shipped.pt"
+    shutil.copy(out, target)
+    before = target.read_bytes()
+
+    def fails(*_a, **_k):
+        raise RuntimeError("interrupted on the way")
+
+    monkeypatch.setattr(posthoc, "recipe_cross_validation", fails)
+    args = parse([str(data), "--out", str(target), "--init", "scratch", "--epochs", "0", "--head-init", "linear-probe",
+                  "--calibrate", "cv", "--ood-components", "4", "--ood-generated", "0", "--split", "0.7", "0.15", "0.15",
+                  "--no-progress", "--no-quantize", "--threads", "2"])
+    with pytest.raises(RuntimeError, match="interrupted"):
+        train.main(args)
+    assert target.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["shipped.pt"]
+
+
+def test_a_reference_name_may_hold_an_equals_sign(tmp_path: Path) -> None:
+    from scalp_model.training.posthoc import cv_references
+
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps({"features": "f", "mean": {}, "per_seed": [{}], "probe_c": 0.1}))
+    assert cv_references([f"Lite2 at C = 0.1={report}"])[0]["name"] == "Lite2 at C = 0.1"
+
+
 def test_crossval_command_reports_a_checkpoint_and_names_a_missing_folder(lp_run, capsys, tmp_path: Path) -> None:
     from scalp_model.cli import main
 
@@ -113,6 +178,11 @@ def test_crossval_command_reports_a_checkpoint_and_names_a_missing_folder(lp_run
     assert main(["crossval", str(data), "--weights", str(out), "--seeds", "0", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["per_seed"][0]["overall"]["n"] == 32 and "lp.pt" in report["features"]
+    assert report["probe_c"] == 0.05  # the C the card records, by default
+    assert main(["crossval", str(data), "--weights", str(out), "--seeds", "0", "--probe-c", "0.05", "1", "--json"]) == 0
+    reports = json.loads(capsys.readouterr().out)
+    assert [r["probe_c"] for r in reports] == [0.05, 1.0]
+    assert reports[0]["mean"] == report["mean"]
     assert main(["crossval", str(tmp_path / "nowhere")]) == 2
     assert "nowhere" in capsys.readouterr().err
 

@@ -75,6 +75,12 @@ def test_auto_uses_int8_only_when_the_recorded_change_is_within_tolerance(calibr
     too_far = _accepted(ranges, change=-0.02)
     assert select_engine(net, "2" * 64, cpu, "auto", "auto", too_far).name == "onnxruntime-cpu"
     assert select_engine(net, "3" * 64, cpu, "auto", "auto", {}).name == "onnxruntime-cpu"
+    flipped = {**too_far, "heldout": {"auc_change": 0.004, "decision_flips": 3, "max_probability_change": 0.68}}
+    assert select_engine(net, "2" * 64, cpu, "auto", "auto", flipped).name == "onnxruntime-cpu"
+    moved = {**too_far, "heldout": {"auc_change": 0.0, "decision_flips": 0, "max_probability_change": 0.2}}
+    assert select_engine(net, "2" * 64, cpu, "auto", "auto", moved).name == "onnxruntime-cpu"
+    assert not quantize.accepted(flipped)[0] and "3 held-out decision" in quantize.accepted(flipped)[1]
+    assert "0.200" in quantize.accepted(moved)[1]
     assert select_engine(net, "1" * 64, cpu, "auto", "fp32", _accepted(ranges)).name == "onnxruntime-cpu"
 
 
@@ -157,9 +163,11 @@ def test_shipped_checkpoint_engine_follows_its_recorded_int8_acceptance() -> Non
     ckpt = load_checkpoint(DEFAULT_WEIGHTS)
     assert ckpt.meta.quantization.get("ranges"), "the shipped checkpoint carries no int8 calibration"
     change = ckpt.meta.quantization["heldout"]["auc_change"]
+    heldout = ckpt.meta.quantization["heldout"]
     ok, why = quantize.accepted(ckpt.meta.quantization)
-    assert ok == (abs(change) <= quantize.AUC_TOLERANCE)
-    assert ok or f"{change:+.4f}" in why
+    assert ok == (abs(change) <= quantize.AUC_TOLERANCE and not heldout.get("decision_flips")
+                  and heldout.get("max_probability_change", 0.0) <= quantize.MAX_PROBABILITY_CHANGE)
+    assert ok or why
     auto = Predictor(ckpt, device="cpu", precision="auto")
     assert auto.engine.name == ("onnxruntime-cpu-int8" if ok else "onnxruntime-cpu")
     exact = Predictor(load_checkpoint(DEFAULT_WEIGHTS), device="cpu", precision="fp32")
