@@ -1,5 +1,5 @@
-"""After the epochs: calibration, the out-of-scope gate, figures through the app's Predictor, the checkpoint and
-its card, the training record, and the int8 calibration that follows.
+"""After the epochs: calibration (:mod:`.probe_cv`), the out-of-scope gate, figures through the app's Predictor, the
+checkpoint and its card, the training record, and the int8 calibration that follows.
 """
 from __future__ import annotations
 
@@ -16,14 +16,12 @@ import numpy as np
 import torch
 import torchvision
 
-from ..metrics.classification import fit_temperature, threshold_for_sensitivity
-from ..serving.architectures import get_architecture
-from ..serving.checkpoint import ModelMeta, file_sha256, load_checkpoint, save_checkpoint, softmax_positive
+from ..serving.checkpoint import ModelMeta, file_sha256, load_checkpoint, save_checkpoint
 from ..serving.network import ScalpNet
 from ..serving.ood import fit_gate, gate_scores
 from ..serving.predictor import Predictor
 from .card import write_card
-from .crossval import Calibration
+from .probe_cv import calibrate, recipe_cross_validation
 from .data import ImageDataset, folder_images, load_image
 from .evaluate import evaluate_checkpoint
 from .loop import jsonable, predict
@@ -150,88 +148,6 @@ def _finish(args, out: Path, stage: Path, model: ScalpNet, meta: ModelMeta, spli
     if args.quantize:
         quantize_after_training(out, Path(args.data_dir))
     return 0
-
-
-def calibrate(args, model: ScalpNet, positive: int, train_pooled: np.ndarray, train_samples,
-              val_logits: np.ndarray, val_labels: np.ndarray) -> tuple[float, float, dict[str, Any]]:
-    """Temperature, threshold and the card's record of how they were fitted: Platt scaling on training-split CV
-    (``--calibrate cv``; its shift goes into the head's bias) or temperature scaling on validation."""
-    if getattr(args, "calibrate", "validation") == "cv":
-        calibration = cv_calibration(train_pooled, train_samples, positive, args)
-        shift_positive_logit(model, positive, calibration.shift)
-        return calibration.temperature, calibration.threshold, {
-            "method": "platt", "fitted_on": "group 5-fold out-of-fold scores of the training split",
-            "temperature": round(calibration.temperature, 6), "shift": round(calibration.shift, 6)}
-    temperature = fit_temperature(val_logits, val_labels)
-    val_probs = softmax_positive(val_logits.astype(np.float64), positive, temperature)
-    threshold = threshold_for_sensitivity((val_labels == positive).astype(int), val_probs, args.target_sensitivity)
-    return temperature, threshold, {"method": "temperature", "fitted_on": "validation split",
-                                    "temperature": round(temperature, 6)}
-
-
-def cv_calibration(train_pooled: np.ndarray, samples, positive: int, args) -> Calibration:
-    """Platt scaling and threshold from group k-fold out-of-fold scores of the linear probe on the training split
-    (more photos than the validation split's ~16, none of them validation or test)."""
-    from .crossval import calibration_from_scores, out_of_fold_scores
-
-    if args.epochs != 0 or args.head_init != "linear-probe":
-        raise TrainingError("--calibrate cv applies to a linear probe alone (--head-init linear-probe --epochs 0)")
-    y = np.array([int(s.label == positive) for s in samples])
-    scores = out_of_fold_scores(train_pooled, y, [s.group for s in samples], seed=args.seed, c=args.probe_c)
-    calibration = calibration_from_scores(scores, y, args.target_sensitivity)
-    print(f"calibration from training-split CV (Platt): temperature {calibration.temperature:.3f}, "
-          f"shift {calibration.shift:+.3f}, threshold {calibration.threshold:.4f}")
-    return calibration
-
-
-def shift_positive_logit(model: ScalpNet, positive: int, shift: float) -> None:
-    """Add ``shift`` (log-odds) to the decision score logit[positive] - logit[other] through the head's bias, half
-    on each class; the Grad-CAM maps, which use the head's weights alone, do not change."""
-    with torch.no_grad():
-        bias = model.head.bias
-        bias[positive] += shift / 2
-        bias[1 - positive] -= shift / 2
-
-
-def cv_references(items: Sequence[str]) -> list[dict[str, Any]]:
-    """The card's reference rows from ``NAME=FILE`` items (the last ``=`` separates them; FILE is a
-    ``crossval --json`` report). Raises :class:`TrainingError` naming the item that cannot be read, so ``train``
-    can check them before any training."""
-    references = []
-    for item in items:
-        name, _, path = item.rpartition("=")
-        try:
-            ref = json.loads(Path(path).read_text())
-            references.append({"name": name, "features": ref.get("features"), "mean": ref["mean"],
-                               "first_seed": ref["per_seed"][0], "probe_c": ref.get("probe_c")})
-        except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
-            raise TrainingError(f"--cv-reference {item!r}: not NAME=FILE with a 'crossval --json' report "
-                                f"({type(exc).__name__}: {exc})") from exc
-        if not name:
-            raise TrainingError(f"--cv-reference {item!r}: give the row a name, NAME=FILE")
-    return references
-
-
-def recipe_cross_validation(ckpt, args) -> dict[str, Any]:
-    """The shipped recipe (linear probe on this trunk, calibrated inside each fold) under group k-fold CV on the
-    whole labelled folder, plus reference rows (teacher probes...) from ``crossval --json`` files."""
-    from .crossval import recipe_report
-    from .features import googlenet_features, scalp_set
-
-    samples, images, labels = scalp_set(Path(args.data_dir))
-    feats = googlenet_features(ckpt.model, images, ckpt.meta)
-    train_files = set(ckpt.meta.training.get("split", {}).get("train", []))
-    report = recipe_report(feats, labels, [s.group for s in samples], [s.source for s in samples],
-                           target_sensitivity=args.target_sensitivity, c=args.probe_c,
-                           unseen=np.asarray([s.file not in train_files for s in samples]))
-    report["features"] = f"{get_architecture(ckpt.meta.architecture).label} trunk of this checkpoint at 224 px"
-    report["references"] = cv_references(args.cv_reference)
-    if args.probe_c_candidates:
-        report["probe_c_candidates"] = sorted(args.probe_c_candidates)
-    mean = report["mean"]["overall"]
-    print(f"recipe CV on {len(labels)} photos: AUC {mean['auc']:.3f}, sensitivity {mean['sensitivity']:.3f}, "
-          f"specificity {mean['specificity']:.3f}, ECE {mean['ece']:.3f}")
-    return report
 
 
 def distillation_summary(log_path: Path) -> dict[str, Any]:

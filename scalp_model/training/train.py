@@ -27,7 +27,8 @@ from ..serving.predictor import resolve_device
 from .augment import training_augment
 from .data import ImageDataset, select
 from .loop import fit, load_data, make_optimizer, probe_start, restore
-from .posthoc import cv_references, finish
+from .posthoc import finish
+from .probe_cv import cv_references
 from .recipe import (ARCHITECTURE_FREEZE_POINTS, TrainingError, apply_freeze, build_model, class_weights,
                      freeze_names, loss_function, resolve_init, seed_everything)
 

@@ -164,7 +164,7 @@ def test_a_failure_after_training_leaves_the_old_file_and_no_partial_one(lp_run,
 
 
 def test_a_reference_name_may_hold_an_equals_sign(tmp_path: Path) -> None:
-    from scalp_model.training.posthoc import cv_references
+    from scalp_model.training.probe_cv import cv_references
 
     report = tmp_path / "r.json"
     report.write_text(json.dumps({"features": "f", "mean": {}, "per_seed": [{}], "probe_c": 0.1}))
