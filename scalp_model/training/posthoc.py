@@ -21,11 +21,11 @@ from ..serving.network import ScalpNet
 from ..serving.ood import fit_gate, gate_scores
 from ..serving.predictor import Predictor
 from .card import write_card
-from .probe_cv import calibrate, recipe_cross_validation
 from .data import ImageDataset, folder_images, load_image
 from .evaluate import evaluate_checkpoint
 from .loop import jsonable, predict
 from .non_skin import non_skin_images
+from .probe_cv import CV_CALIBRATION_SOURCE, calibrate, calibrates_by_cv, recipe_cross_validation
 from .provenance import data_provenance
 from .recipe import TrainingError
 
@@ -130,7 +130,7 @@ def _finish(args, out: Path, stage: Path, model: ScalpNet, meta: ModelMeta, spli
                       "rejection": ood}
     metrics["best_epoch"] = best_epoch
     metrics["calibration"] = calibrated
-    if getattr(args, "calibrate", "validation") == "cv":
+    if calibrates_by_cv(args):
         metrics["cross_validation"] = recipe_cross_validation(ckpt, args)
     if getattr(args, "distill_log", None):
         metrics["distillation"] = distillation_summary(Path(args.distill_log))
@@ -184,10 +184,10 @@ IMAGENET_SOURCE = {"googlenet": "torchvision ImageNet GoogLeNet",
 
 def calibration_line(args, best_epoch: int) -> str:
     """The recipe's line on model selection and calibration, as ``--calibrate`` chose them."""
-    if getattr(args, "calibrate", "validation") == "cv":
+    if calibrates_by_cv(args):
         return (f"linear probe (C = {args.probe_c}) on the frozen trunk, no fine-tuning; Platt scaling and the "
-                f"threshold for sensitivity >= {args.target_sensitivity} from group 5-fold out-of-fold scores of the "
-                "training split (the validation split chose nothing)")
+                f"threshold for sensitivity >= {args.target_sensitivity} from {CV_CALIBRATION_SOURCE} "
+                "(the validation split chose nothing)")
     return (f"best epoch by validation AUC (then NLL): {best_epoch}; temperature by LBFGS on validation NLL; "
             f"threshold for validation sensitivity >= {args.target_sensitivity}")
 

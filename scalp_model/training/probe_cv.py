@@ -17,16 +17,24 @@ from ..serving.network import ScalpNet
 from .crossval import Calibration
 from .recipe import TrainingError
 
+CV_CALIBRATION_SOURCE = "group 5-fold out-of-fold scores of the training split"
+
+
+def calibrates_by_cv(args) -> bool:
+    """Whether ``train`` was asked for ``--calibrate cv`` (Platt scaling on training-split CV, no validation
+    choice) rather than the default temperature scaling on the validation split."""
+    return getattr(args, "calibrate", "validation") == "cv"
+
 
 def calibrate(args, model: ScalpNet, positive: int, train_pooled: np.ndarray, train_samples,
               val_logits: np.ndarray, val_labels: np.ndarray) -> tuple[float, float, dict[str, Any]]:
     """Temperature, threshold and the card's record of how they were fitted: Platt scaling on training-split CV
     (``--calibrate cv``; its shift goes into the head's bias) or temperature scaling on validation."""
-    if getattr(args, "calibrate", "validation") == "cv":
+    if calibrates_by_cv(args):
         calibration = cv_calibration(train_pooled, train_samples, positive, args)
         shift_positive_logit(model, positive, calibration.shift)
         return calibration.temperature, calibration.threshold, {
-            "method": "platt", "fitted_on": "group 5-fold out-of-fold scores of the training split",
+            "method": "platt", "fitted_on": CV_CALIBRATION_SOURCE,
             "temperature": round(calibration.temperature, 6), "shift": round(calibration.shift, 6)}
     temperature = fit_temperature(val_logits, val_labels)
     val_probs = softmax_positive(val_logits.astype(np.float64), positive, temperature)
