@@ -138,7 +138,8 @@ def card_text(meta: ModelMeta, sha256: str, checkpoint_name: str) -> str:
         lines += ["## Out-of-scope gate", "",
                   f"Mahalanobis distance in a {o.get('components')}-component PCA of the pooled features of training "
                   f"images{' plus the distance off that subspace (residual)' if o.get('residual') else ''}; threshold {fmt_value(meta.ood_threshold, 4)} lets {fmt_value(o.get('val_pass_rate'))} of in-scope "
-                  "validation images pass.", "", "| images | n | rejected |", "|---|---|---|"]
+                  "validation images pass" + (f" and {fmt_value(o['test_pass']['rate'])} of the {o['test_pass']['n']} "
+                                              "in-scope test photos." if o.get("test_pass") else "."), "", "| images | n | rejected |", "|---|---|---|"]
         for name, r in o.get("rejection", {}).items():
             lines.append(f"| {name} | {r['n']} | {fmt_value(r['rate'])} |")
         lines.append("")

@@ -57,6 +57,16 @@ def ood_report(model: ScalpNet, meta: ModelMeta, state: dict, ood_dirs: Sequence
     return out
 
 
+def in_scope_pass(model: ScalpNet, meta: ModelMeta, state: dict, data_dir: Path, files: Sequence[str],
+                  device) -> dict[str, Any]:
+    """How many in-scope photos (``files`` under ``data_dir``, e.g. the test split, which chose nothing) the gate
+    lets pass at ``meta.ood_threshold``: ``{"n", "rate"}`` with rate in 0..1. A gate whose threshold came from a
+    handful of validation photos can turn away many genuine scalp photos; this is the figure that shows it."""
+    images = [load_image(data_dir, f) for f in files]
+    _, pooled = predict(model, _ListDataset(images, meta), device)  # type: ignore[arg-type]
+    return {"n": len(images), "rate": round(float((gate_scores(pooled, state) <= meta.ood_threshold).mean()), 4)}
+
+
 class _ListDataset:
     """Plain images through ``model_input`` for :func:`predict`."""
 
@@ -102,7 +112,7 @@ def _finish(args, out: Path, stage: Path, model: ScalpNet, meta: ModelMeta, spli
     _, train_pooled = predict(model, plain_train, device)
     temperature, threshold, calibrated = calibrate(args, model, positive, train_pooled, train_ds.samples,
                                                    val_logits, val_labels)
-    ood_state = fit_gate(train_pooled, args.ood_components, residual=getattr(args, "ood_residual", False))
+    ood_state = fit_gate(train_pooled, args.ood_components, residual=getattr(args, "ood_residual", True))
     val_scores = gate_scores(val_pooled, ood_state)
     ood_threshold = float(np.quantile(val_scores, args.ood_pass))
     meta = ModelMeta(
@@ -128,6 +138,9 @@ def _finish(args, out: Path, stage: Path, model: ScalpNet, meta: ModelMeta, spli
     metrics["ood"] = {"components": args.ood_components, "residual": "residual_scale" in ood_state,
                       "val_pass_rate": round(float((val_scores <= ood_threshold).mean()), 4),
                       "rejection": ood}
+    if split["test"]:
+        metrics["ood"]["test_pass"] = in_scope_pass(ckpt.model.to(device), meta, ood_state, Path(args.data_dir),
+                                                    split["test"], device)
     metrics["best_epoch"] = best_epoch
     metrics["calibration"] = calibrated
     if calibrates_by_cv(args):

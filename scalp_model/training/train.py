@@ -97,9 +97,10 @@ def _add_gate_arguments(parser: argparse.ArgumentParser) -> None:
     a("--ood-generated", type=int, default=50, help="generated non-skin images (documents, landscapes, gradients...) "
                                                     "to report the gate's rejection rate on (default 50)")
     a("--ood-components", type=int, default=32, help="PCA components of the out-of-scope gate (default 32)")
-    a("--ood-residual", action="store_true",
-      help="the out-of-scope gate also scores the distance off its PCA subspace (made for EfficientNet-Lite0, whose "
-           "leading components alone let non-skin pictures through; see scalp_model.serving.ood.fit_gate)")
+    a("--ood-residual", action=argparse.BooleanOptionalAction, default=True,
+      help="the out-of-scope gate also scores the distance off its PCA subspace (default; --no-ood-residual for the "
+           "subspace alone, which let non-skin pictures through EfficientNet-Lite0 and turned away genuine scalp "
+           "photos with the distilled GoogLeNet; see scalp_model.serving.ood.fit_gate)")
     a("--ood-pass", type=float, default=0.975, help="share of in-scope validation images the gate lets pass (default 0.975)")
 
 

@@ -93,6 +93,20 @@ def test_training_writes_a_loadable_checkpoint(toy_run: Path) -> None:
     assert toy_run.with_name("toy.last.pt").is_file()
 
 
+def test_recorded_in_scope_pass_rate_is_what_the_app_gate_does_on_the_test_split(toy_run: Path) -> None:
+    from scalp_model.serving.predictor import Predictor
+
+    ckpt = load_checkpoint(toy_run)
+    test_files = ckpt.meta.training["split"]["test"]
+    recorded = ckpt.meta.metrics["ood"]["test_pass"]
+    predictor = Predictor(ckpt, device="cpu", backend="torch")
+    data = Path(ckpt.meta.training["data_dir"])
+    passed = [not a.prediction.out_of_scope for a in predictor.analyze_many([(data / f).read_bytes() for f in test_files])]
+    assert recorded["n"] == len(test_files) > 0
+    assert recorded["rate"] == pytest.approx(sum(passed) / len(passed), abs=1e-4)
+    assert f"{recorded['n']} in-scope test photos" in card_path(toy_run).read_text()
+
+
 def test_card_matches_metadata(toy_run: Path) -> None:
     meta = load_checkpoint(toy_run).meta
     summary = read_card_summary(card_path(toy_run))
