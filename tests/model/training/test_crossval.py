@@ -255,3 +255,30 @@ def test_evaluate_reproduces_the_shipped_test_split_figures(shared_data: Path, c
     assert fresh["n"] == recorded["n"]
     for key in ("auc", "sensitivity", "specificity"):
         assert fresh[key] == pytest.approx(recorded[key], abs=1e-3), key
+
+
+@pytest.mark.shared_data
+def test_the_shipped_gate_lets_held_out_scalp_photos_through_and_turns_other_dermoscopy_away(shared_data: Path) -> None:
+    """On real photos: the out-of-scope gate must not deny an estimate to genuine scalp photos the model never
+    chose anything on (validation and test splits, 31 photos) while it rejects dermoscopy of other lesions.
+    demo-v5's subspace-only gate, its threshold a quantile of 16 validation photos, turned away 4 of the 31 (and
+    55 % of its own training photos): this is the check that caught it."""
+    import numpy as np
+
+    from scalp_model.serving.checkpoint import load_checkpoint
+    from scalp_model.serving.predictor import Predictor
+    from scalp_model.settings import DEFAULT_WEIGHTS
+
+    ckpt = load_checkpoint(DEFAULT_WEIGHTS)
+    predictor = Predictor(ckpt, device="cpu", backend="torch", precision="fp32")
+    split = ckpt.meta.training["split"]
+    held_out = [shared_data / "scalp" / f for f in split["val"] + split["test"]]
+    others = sorted((shared_data / "other_dermoscopy").rglob("*.jpg"))
+    others = [others[i] for i in np.random.default_rng(1).choice(len(others), min(100, len(others)), replace=False)]
+
+    def passed(paths: list[Path]) -> float:
+        analyses = predictor.analyze_many([p.read_bytes() for p in paths])
+        return float(np.mean([not a.prediction.out_of_scope for a in analyses]))
+
+    assert passed(held_out) >= 0.95, "genuine held-out scalp photos turned away by the out-of-scope gate"
+    assert passed(others) <= 0.10, "other dermoscopy let through the out-of-scope gate"
