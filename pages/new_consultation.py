@@ -200,6 +200,8 @@ def show_results(result: dict) -> None:
         views.show_estimate(analysis.prediction)  # the warning instead of a bar for an out-of-scope photo
         photo_column, map_column = st.columns(2)
         photo_column.image(analysis.decoded.image, caption=_("Your photo"), width="stretch")
+        if analysis.prediction.out_of_scope:
+            continue  # no estimate, so no map of what weighed in one; the dermatologist's review still has it
         with map_column:
             overlay = st.empty()  # drawn after the slider below it has its value
             opacity = st.slider(_("Map opacity"), 0, 100, 45, step=5, format="%d%%", key=f"nc_opacity_{index}")

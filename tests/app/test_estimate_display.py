@@ -98,6 +98,17 @@ def test_an_out_of_scope_photo_gets_the_warning_instead_of_a_bar(at, predictor) 
     assert not [m for m in texts(at.markdown) if 'role="img"' in m or "Psoriasis" in m]
     assert any("does not look like the scalp photos" in w for w in texts(at.warning))
     assert not any("76%" in t or "75%" in t for t in texts(at.info) + texts(at.warning))
+    # no estimate, so no map of "the areas that weighed most in the estimate" (nor its opacity slider)
+    assert not [s for s in at.slider if str(s.key).startswith("nc_opacity")]
+
+
+def test_an_in_scope_photo_gets_its_map_with_an_opacity_slider(at, predictor) -> None:
+    predictor.p_psoriasis = 0.76
+    open_page(at)
+    add_photos(at, jpeg())
+    submit(at)
+    assert_clean(at)
+    assert [s for s in at.slider if str(s.key).startswith("nc_opacity")]
 
 
 def test_the_pdf_leaves_out_the_estimate_of_an_out_of_scope_photo(monkeypatch) -> None:
