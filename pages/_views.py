@@ -1,6 +1,8 @@
 """Small display pieces used by more than one page: names, the probability bar, the plain-language verdict."""
 from __future__ import annotations
 
+import hashlib
+
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
@@ -43,6 +45,13 @@ ROLE_WORDS = {"dermatologist": N_("dermatologist"), "admin": N_("administrator")
 PSORIASIS_COLOUR, SEBDERM_COLOUR = "#b5475b", "#3f7fa6"
 MAP_CAPTION = N_("Warm colours show the areas that weighed most in the estimate. "
                  "They are not a map of the disease.")
+
+
+def listing_key(prefix: str, labels: dict[str, str]) -> str:
+    """A widget key for a picker over ``labels`` (option -> shown words) that changes whenever they change, so
+    the browser draws a fresh picker and what it shows is what it returns; ``prefix`` plus 12 hex digits."""
+    digest = hashlib.sha256("\x1f".join(f"{k}\x1e{v}" for k, v in labels.items()).encode()).hexdigest()
+    return f"{prefix}_{digest[:12]}"
 
 
 def words_for(values: Iterable[Any], describe: Callable[[Any], str]) -> Callable[[Any], str]:

@@ -172,3 +172,10 @@ def sign_in(at: AppTest, username: str = "dr.who", password: str = PASSWORD) -> 
     at.text_input(key="sign_in_username").input(username)
     at.text_input(key="sign_in_password").input(password)
     return at.button(key="FormSubmitter:sign_in-Sign in").click().run()
+
+
+def queue_picker(at):
+    """The queue page's consultation picker (its key changes with the listing: see pages._views.listing_key)."""
+    pickers = [box for box in at.selectbox if str(box.key).startswith("q_pick_")]
+    assert len(pickers) == 1, [box.key for box in at.selectbox]
+    return pickers[0]

@@ -11,13 +11,13 @@ from db.errors import SIGN_IN_FAILED
 from db.models import Consultation, Review, Status, User
 from db.users import get_clinician
 from pages import _resources as res
-from tests.app.conftest import PASSWORD, assert_clean, seed_consultation, sign_in, texts
+from tests.app.conftest import PASSWORD, assert_clean, seed_consultation, sign_in, queue_picker, texts
 
 
 def open_review(at, public_id: str):
     """What the queue's Open button does; AppTest then stays on the page it was last switched to."""
     at.switch_page("pages/queue.py").run()
-    at.selectbox(key="q_pick").select(public_id)
+    queue_picker(at).select(public_id)
     at.button(key="q_open").click().run()
     assert at.title[0].value == f"Consultation {public_id}"
     return at.switch_page("pages/review.py")

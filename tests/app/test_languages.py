@@ -12,7 +12,7 @@ from db.models import Consultation
 from pages._language import LANGUAGE, PICKER
 from testing.untranslated import untranslated
 from tests.app import test_model_registry_page as registry_page
-from tests.app.conftest import assert_clean, shown_access_code, texts
+from tests.app.conftest import assert_clean, shown_access_code, queue_picker, texts
 from tests.factories import image_bytes
 
 incoming_checkpoints, models_dir = registry_page.incoming_checkpoints, registry_page.models_dir  # fixtures
@@ -281,7 +281,7 @@ def test_a_clinicians_review_follows_the_clinicians_choice(at, database, clinici
     public_id = a_follow_up_with_a_round(database, clinician)
     template = create_template(database, clinician, "洗发水", "每周两次。", shared=True)
     chinese_sign_in(at, "dr.who")
-    at.selectbox(key="q_pick").select(public_id)
+    queue_picker(at).select(public_id)
     at.button(key="q_open").click().run()
     at.switch_page("pages/review.py")
     at.selectbox(key="tpl_pick").set_value(template.id).run()  # the editor with its delete box and buttons
@@ -424,7 +424,7 @@ def test_the_queue_in_chinese_says_why_each_case_is_there(at, database, clinicia
     assert {"#", "排序原因", "已等待（天）", "状态", "已审核", "最高 P(银屑病)"} <= set(table.columns)  # the headings
     assert untranslated(" | ".join(table.columns), "zh_CN") == []
     assert untranslated("\n".join(reasons.values()), "zh_CN") == []
-    labels = at.selectbox(key="q_pick").options
+    labels = queue_picker(at).options
     assert any(option.endswith(reasons[overdue]) for option in labels)
     at.text_input(key="q_find").input(overdue).run()
     assert_clean(at)
@@ -436,7 +436,7 @@ def test_the_queue_in_chinese_says_why_each_case_is_there(at, database, clinicia
     # The rest of the page, less the charts' specs (their data's field names are not shown; their titles are).
     assert untranslated(rendered(at, charts=False), "zh_CN") == []
 
-    at.selectbox(key="q_pick").select(reviewed)  # the review of the reviewed case: its caption, a zoomed photo
+    queue_picker(at).select(reviewed)  # the review of the reviewed case: its caption, a zoomed photo
     at.button(key="q_open").click().run()
     at.switch_page("pages/review.py").run()
     at.select_slider(key=f"rv_zoom_{reviewed}_0").set_value(2).run()

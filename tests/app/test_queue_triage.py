@@ -22,6 +22,7 @@ from tests.app.conftest import (  # noqa: F401  (fixtures)
     database,
     sign_in,
     texts,
+    queue_picker,
 )
 from tests.db.builders import model_output
 from tests.factories import photo_array
@@ -70,7 +71,7 @@ def test_finished_cases_show_when_and_by_whom_they_were_reviewed(at, clinician, 
     assert row["Consultation"] == public_id and pd.isna(row["Waiting (days)"])
     assert row["Why here"].startswith("reviewed ") and row["Why here"].endswith(" UTC by dr.who")
     assert not pd.isna(row["Reviewed"])
-    at.selectbox(key="q_pick").select(public_id)
+    queue_picker(at).select(public_id)
     at.button(key="q_open").click().run()
     at.switch_page("pages/review.py").run()
     header = next(c for c in texts(at.caption) if c.startswith("Submitted"))
@@ -101,3 +102,25 @@ def test_find_a_consultation_by_its_id(at, clinician, database) -> None:
     found[0].click().run()
     at.switch_page("pages/review.py").run()
     assert at.title[0].value == f"Consultation {wanted}"
+
+
+def test_a_new_listing_gets_a_fresh_picker_so_open_opens_what_it_shows(at, clinician, database) -> None:
+    """A tester added "Reviewed" to the status filter: the kept picker still showed the old #1 while "Open"
+    opened the new #1, another patient. Each listing now has its own picker, starting at its own #1."""
+    _, waiting = submitted(database, age=timedelta(days=1), p=0.6)
+    reviewed_id, reviewed = submitted(database, age=timedelta(days=9), p=0.4)
+    with database.begin() as s:
+        claim(s, reviewed_id, clinician)
+        record_review(s, reviewed_id, clinician, "psoriasis")
+    sign_in(at)
+    before = queue_picker(at)
+    assert before.options and before.value == waiting
+    at.multiselect(key="q_status").select("reviewed").run()
+    assert_clean(at)
+    after = queue_picker(at)
+    assert after.key != before.key
+    first = at.dataframe[0].value["Consultation"].iloc[0]
+    assert after.value == first and after.index == 0
+    assert {waiting, reviewed} == set(at.dataframe[0].value["Consultation"])
+    at.button(key="q_open").click().run()
+    assert at.session_state["review_public_id"] == first

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from db.audit import list_events
-from tests.app.conftest import assert_clean, seed_consultation, sign_in, texts
+from tests.app.conftest import assert_clean, seed_consultation, sign_in, queue_picker, texts
 from tests.reader.test_pages import open_page as open_reader_page
 from tests.reader.test_pages import people, study_id  # noqa: F401 (fixtures)
 
@@ -54,7 +54,7 @@ def test_queue_reads_without_the_write_lock_and_audits_each_view_once(short_busy
     assert count(database, "queue.view") == 1
     with write_lock(app_env):
         for public_id in (ids[1], ids[2], ids[0]):  # picking a row reruns the page; the listing is the same
-            at.selectbox(key="q_pick").select(public_id).run()
+            queue_picker(at).select(public_id).run()
             assert_rendered(at)
         at.run()
         assert_rendered(at)

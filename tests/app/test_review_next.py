@@ -12,6 +12,7 @@ from tests.app.conftest import (  # noqa: F401  (fixtures)
     seed_consultation,
     sign_in,
     texts,
+    queue_picker,
 )
 from tests.app.test_clinician import fill_review
 
@@ -22,7 +23,7 @@ def test_save_and_next_stays_in_the_filtered_queue(at, clinician, database) -> N
     second, _ = seed_consultation(database, p=0.45, uncertain=True)
     sign_in(at)
     at.toggle(key="q_uncertain").set_value(True).run()
-    at.selectbox(key="q_pick").select(first)
+    queue_picker(at).select(first)
     at.button(key="q_open").click().run()
     at.switch_page("pages/review.py").run()
     assert at.title[0].value == f"Consultation {first}"
