@@ -51,8 +51,14 @@ class PhotoSummary:
 
 
 def _latin1(value: str) -> str:
-    """Text for the core PDF fonts (Latin-1 only); markdown emphasis is dropped."""
-    return value.replace("**", "").translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
+    """Text for the core PDF fonts (Latin-1 only)."""
+    return value.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
+
+
+def _without_emphasis(template: str) -> str:
+    """The app's own words without their markdown bold markers (the PDF sets its own styles). Never applied to
+    what people wrote: a patient's or a dermatologist's ``**`` is printed as written."""
+    return template.replace("**", "")
 
 
 def _is_latin1(value: str) -> bool:
@@ -94,13 +100,16 @@ class _Document:
         self.wrap = WrapMode.CHAR if language.startswith("zh") else WrapMode.WORD
         self.align = "L" if language.startswith("zh") else "J"
 
-    def text(self, value: str) -> str:
-        return value.replace("**", "") if self.unicode else _latin1(value)
+    def text(self, value: str, verbatim: bool = False) -> str:
+        """``value`` as the document's font can print it; the app's markdown bold dropped unless ``verbatim``
+        (people's own words, or a template already passed through :func:`_without_emphasis`)."""
+        value = value if verbatim else _without_emphasis(value)
+        return value if self.unicode else _latin1(value)
 
-    def line(self, text: str, size: int = 10, style: str = "", height: float = 5.5) -> None:
+    def line(self, text: str, size: int = 10, style: str = "", height: float = 5.5, verbatim: bool = False) -> None:
         self.pdf.set_font(UNICODE if self.unicode else "Helvetica", style, size)
-        self.pdf.multi_cell(self.width, height, self.text(text), new_x="LMARGIN", new_y="NEXT", wrapmode=self.wrap,
-                            align=self.align)
+        self.pdf.multi_cell(self.width, height, self.text(text, verbatim), new_x="LMARGIN", new_y="NEXT",
+                            wrapmode=self.wrap, align=self.align)
 
     def code(self, text: str) -> None:
         """The access code in a box, monospaced."""
@@ -145,7 +154,8 @@ def summary_pdf(*, created: datetime, access_code: str, history: Mapping[str, st
     doc.line(gettext("What you told us", language), 12, "B", 7)
     for name, value in history.items():
         if value:
-            doc.line(gettext("{name}: {value}", language).format(name=name, value=value), 9, height=5)
+            doc.line(_without_emphasis(gettext("{name}: {value}", language)).format(name=name, value=value), 9,
+                     height=5, verbatim=True)
     pdf, width = doc.pdf, doc.width
     side = (width - 10) / 2
     for index, photo in enumerate(photos, start=1):
@@ -192,17 +202,18 @@ def conclusion_pdf(*, diagnosis_label: str, diagnosis: str, notes: str | None, r
         doc.line(gettext("Reviewed by a dermatologist on {time}.", language).format(
             time=date_time_utc(reviewed_at, language)))
     doc.pdf.ln(2)
-    doc.line(gettext("Conclusion: {conclusion}", language).format(conclusion=diagnosis_label), 12, "B", 7)
+    doc.line(_without_emphasis(gettext("Conclusion: {conclusion}", language)).format(conclusion=diagnosis_label),
+             12, "B", 7, verbatim=True)
     if notes:
         doc.line(gettext("Notes from the dermatologist", language), 11, "B", 6)
-        doc.line(notes)
+        doc.line(notes, verbatim=True)
     if diagnosis in NEXT_STEPS:
         doc.line(gettext("Next steps", language), 11, "B", 6)
         doc.line(gettext(NEXT_STEPS[diagnosis], language))
     if free_text:
         doc.pdf.ln(2)
         doc.line(gettext("What you wrote", language), 11, "B", 6)
-        doc.line(free_text, 9)
+        doc.line(free_text, 9, verbatim=True)
     doc.line(gettext(DISCLAIMER, language), 8, "I")
     pdf, width = doc.pdf, doc.width
     side = (width - 10) / 2

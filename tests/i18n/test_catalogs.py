@@ -74,6 +74,49 @@ def test_translations_keep_their_placeholders(language: str) -> None:
     assert [(m.id, errs) for m, errs in catalog.check()] == []  # Babel's own checks (python-format, plurals)
 
 
+def unclosed_bold(text: str) -> list[int]:
+    """Positions of ``**`` runs that CommonMark (and so Streamlit's markdown) would print as literal asterisks:
+    after punctuation a closing ``**`` must be followed by a space, punctuation or the end; before punctuation an
+    opening one must come after a space, punctuation or the start (CommonMark 0.31, "left- and right-flanking
+    delimiter runs"). Runs are taken in order, opening then closing; placeholders count as a word."""
+    import unicodedata
+
+    text = PLACEHOLDER.sub("X", text)
+
+    def kind(i: int) -> str:
+        if i < 0 or i >= len(text) or text[i].isspace():
+            return "space"
+        return "punct" if unicodedata.category(text[i])[0] in "PS" else "word"
+
+    wrong = []
+    for n, match in enumerate(re.finditer(r"(?<!\*)\*\*(?!\*)", text)):
+        before, after = kind(match.start() - 1), kind(match.end())
+        if n % 2 == 0:  # opening: left-flanking
+            ok = after != "space" and (after != "punct" or before in ("space", "punct"))
+        else:  # closing: right-flanking
+            ok = before != "space" and (before != "punct" or after in ("space", "punct"))
+        if not ok:
+            wrong.append(match.start())
+    return wrong
+
+
+def test_the_bold_check_knows_the_cases_that_broke() -> None:
+    assert unclosed_bold("**接下来：**{text}") != []  # shown as "**接下来：**…" on the page
+    assert unclosed_bold("**接下来**：{text}") == []
+    assert unclosed_bold("**Next:** {text}") == [] and unclosed_bold("已登录：**{name}**（{role}）") == []
+
+
+@pytest.mark.parametrize("language", ["en", *OTHER_LANGUAGES])
+def test_bold_markers_close_in_every_translation(language: str) -> None:
+    """A tester saw literal ``**`` in Chinese where a full-width colon ended the bold text right before a word."""
+    catalog = read_catalog(po_path(language), language) if language != "en" else None
+    messages = [m for m in catalog if m.id] if catalog is not None else []
+    texts = ([s for m in messages for s in (m.string if isinstance(m.string, tuple) else (m.string,)) if s]
+             if catalog is not None else [m.id for m in read_catalog(TEMPLATE, "en") if m.id and isinstance(m.id, str)])
+    assert texts
+    assert [t for t in texts if "**" in t and unclosed_bold(t)] == []
+
+
 def test_runtime_reads_the_catalog_without_a_compile_step() -> None:
     assert not list(po_path("zh_CN").parent.glob("*.mo"))  # nothing compiled is shipped or needed
     assert gettext("Submit for review", "zh_CN") == "提交审核"
