@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from typing import Any
 
 from clinic.consent import consent_for
@@ -61,12 +62,15 @@ def result_of(submitted: Submitted, history: dict, language: str, earlier: dict 
 
 def pdf_of(result: dict[str, Any]) -> bytes | None:
     """The PDF summary of :func:`result_of`'s result, built on first use and kept in it; None (and logged) if
-    it cannot be made: the access code still shows."""
-    if "pdf" not in result:
-        try:
-            make = result.pop("make_pdf", None)  # None: another tab of this browser is building it
-            result["pdf"] = make() if make is not None else None
-        except Exception:  # noqa: BLE001 - an optional extra must not hide the access code
-            log.exception("PDF summary failed")
-            result["pdf"] = None
+    it cannot be made: the access code still shows. One build at a time per result (another tab of this browser
+    waits for it); a run stopped midway (a second click on Submit reruns the page) leaves the recipe in place,
+    so the next run builds the PDF instead of reporting it lost."""
+    with result.setdefault("pdf_lock", threading.Lock()):
+        if "pdf" not in result:
+            try:
+                result["pdf"] = result["make_pdf"]()
+            except Exception:  # noqa: BLE001 - an optional extra must not hide the access code
+                log.exception("PDF summary failed")
+                result["pdf"] = None
+            result.pop("make_pdf", None)  # built (or failed for good): its photos need not stay in memory
     return result["pdf"]

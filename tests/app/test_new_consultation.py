@@ -215,3 +215,31 @@ def test_camera_photo(at, fake_predictor, database):
     assert_clean(at)
     with database.begin() as session:
         assert session.scalar(select(ConsultImage.capture))["source"] == "camera"
+
+
+def test_a_run_stopped_while_the_pdf_is_built_does_not_lose_it() -> None:
+    """A tester clicked Submit twice: the second click stopped the run building the PDF (Streamlit stops a run
+    with an exception that is not an Exception), and every later run said the PDF could not be made."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
+
+    from pages._stored_result import pdf_of
+
+    calls = []
+
+    def make() -> bytes:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RerunException(None)
+        return b"%PDF-1.4 built"
+
+    result = {"make_pdf": make}
+    with pytest.raises(RerunException):
+        pdf_of(result)
+    assert pdf_of(result) == b"%PDF-1.4 built" and pdf_of(result) == b"%PDF-1.4 built" and len(calls) == 2
+    assert "make_pdf" not in result  # built: the recipe and its photos are let go
+
+    def broken() -> bytes:
+        raise ValueError("no font")
+
+    failed = {"make_pdf": broken}
+    assert pdf_of(failed) is None and pdf_of(failed) is None  # a real failure is reported, not retried each run
