@@ -13,6 +13,11 @@ from sqlalchemy.orm import Session
 from db.models import Consultation
 
 
+# Fewer reviewed consultations than this and patients are not quoted a median or a 90th percentile: with one
+# case "half ... and nine in ten within 12 min" is one waiting time dressed as a distribution.
+MIN_QUOTED = 10
+
+
 @dataclass(frozen=True)
 class Turnaround:
     """Time from submit to review over reviewed consultations (None when there are none)."""
@@ -20,6 +25,12 @@ class Turnaround:
     count: int
     median: timedelta | None
     p90: timedelta | None
+
+    @property
+    def quotable(self) -> bool:
+        """Whether there are enough reviewed consultations (:data:`MIN_QUOTED`) to quote the median and the
+        90th percentile to patients."""
+        return self.count >= MIN_QUOTED and self.median is not None and self.p90 is not None
 
 
 def percentile(sorted_values: list[float], q: float) -> float:

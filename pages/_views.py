@@ -231,8 +231,8 @@ WHAT_NEXT = {
 def what_next(status: str, turnaround: object | None) -> str:
     """What happens next for a patient's consultation in ``status`` and roughly when, from the clinic's measured
     turnaround (``db.stats.Turnaround``: count, median, p90 of submit-to-review times), when there is one."""
-    median, p90 = getattr(turnaround, "median", None), getattr(turnaround, "p90", None)
-    if getattr(turnaround, "count", 0) and median is not None and p90 is not None:
+    if getattr(turnaround, "quotable", False):
+        median, p90 = turnaround.median, turnaround.p90  # type: ignore[union-attr]
         when = _("Over the last 30 days, half of the consultations here were reviewed within {median} of being "
                  "sent, and 9 in 10 within {p90}.").format(median=format_duration(median), p90=format_duration(p90))
     else:

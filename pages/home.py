@@ -34,7 +34,7 @@ with right:
 st.subheader(_("How long does it take?"))
 with res.friendly_errors(stop=False):
     stats = res.cached_turnaround()
-    if stats.count:
+    if stats.quotable:
         st.markdown(ngettext(
             "Of the {count} consultation reviewed so far, half were answered within **{median}** and nine in "
             "ten within **{p90}**.",

@@ -17,6 +17,8 @@ def test_every_state_says_what_happens_next() -> None:
     assert "within 6.0 h of being sent, and 9 in 10 within 30.0 h" in views.what_next("submitted", measured)
     assert "ahead of new ones" in views.what_next("awaiting_patient", measured)
     assert "cannot yet say" in views.what_next("submitted", Turnaround(0, None, None))
+    one = Turnaround(1, timedelta(minutes=12), timedelta(minutes=12))  # one case quoted as "half ... 9 in 10"
+    assert "cannot yet say" in views.what_next("submitted", one)
     assert "within" not in views.what_next("closed", measured)
 
 
