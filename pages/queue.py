@@ -34,7 +34,7 @@ COLUMN_WORDS = {"#": "#", "Why here": N_("Why here"), "Waiting (days)": N_("Wait
                 "Out of scope": N_("Out of scope"), "Severe itch": N_("Severe itch"), "Claimed by": N_("Claimed by"),
                 "Photos from": N_("Photos from"), "Language": N_("Language"), "Consultation": N_("Consultation")}
 TRIAGE_HELP = N_("Cases are listed by when they are due: submission + a target turnaround of 72 h, 48 h when the "
-               "model is uncertain, 24 h for a photo out of scope or severe itch (db/triage.py).")
+               "model is uncertain, 24 h for a photo out of scope or severe itch.")
 
 
 def first_page() -> None:
