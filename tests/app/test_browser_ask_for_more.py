@@ -29,10 +29,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def pick(page, label: str, typed: str) -> None:
-    """Add the option matching ``typed`` to the multiselect labelled ``label``."""
-    page.get_by_test_id("stMultiSelect").filter(has_text=label).locator("input").click()
+    """Add the option matching ``typed`` to the multiselect labelled ``label``, and wait until its chip shows
+    (under load a second pick typed during the first pick's rerun was lost, and the request went without it)."""
+    from playwright.sync_api import expect
+
+    box = page.get_by_test_id("stMultiSelect").filter(has_text=label)
+    chips = box.locator('[data-testid="stMultiSelectTagsContainer"] [data-tag]')
+    before = chips.count()
+    box.locator("input").click()
     page.keyboard.type(typed)
     page.keyboard.press("Enter")
+    expect(chips).to_have_count(before + 1)
 
 
 def click_row(page, row: int) -> None:
