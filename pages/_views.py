@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any

@@ -114,7 +114,8 @@ else:
     labels = {r["Consultation"]: f"#{r['#']} · {r['Consultation']} · {r['Status']} · {r['Why here']}" for r in rows}
     # A new listing (another filter, page or order) is a new picker: a kept one could show one case while
     # "Open" opened another (Streamlit keeps a keyed widget's choice across changed options).
-    chosen = pick.selectbox(_("Consultation"), list(labels), format_func=labels.get, key=views.listing_key("q_pick", labels))
+    chosen = pick.selectbox(_("Consultation"), list(labels), format_func=labels.get,
+                            key=views.listing_key("q_pick", labels))
     if go.button(_("Open"), key="q_open", icon=":material/open_in_new:", width="stretch"):
         open_review(chosen)
     if nxt.button(_("Review next"), type="primary", key="q_next", width="stretch", disabled=not waiting,

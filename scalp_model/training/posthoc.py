@@ -34,10 +34,7 @@ def ood_report(model: ScalpNet, meta: ModelMeta, state: dict, ood_dirs: Sequence
                limit: int, generated: int = 50) -> dict[str, dict[str, Any]]:
     """Share of out-of-scope pictures the gate rejects: each --ood-dir and generated non-skin images."""
     def rates(images) -> dict[str, Any]:
-        ds = _ListDataset(images, meta)
-        _, pooled = predict(model, ds, device)  # type: ignore[arg-type]
-        scores = gate_scores(pooled, state)
-        return {"n": len(images), "rate": round(float((scores > meta.ood_threshold).mean()), 4)}
+        return {"n": len(images), "rate": round(float((~gate_passes(model, meta, state, images, device)).mean()), 4)}
 
     out: dict[str, dict[str, Any]] = {}
     for d in ood_dirs:
@@ -62,9 +59,15 @@ def in_scope_pass(model: ScalpNet, meta: ModelMeta, state: dict, data_dir: Path,
     """How many in-scope photos (``files`` under ``data_dir``, e.g. the test split, which chose nothing) the gate
     lets pass at ``meta.ood_threshold``: ``{"n", "rate"}`` with rate in 0..1. A gate whose threshold came from a
     handful of validation photos can turn away many genuine scalp photos; this is the figure that shows it."""
-    images = [load_image(data_dir, f) for f in files]
+    passes = gate_passes(model, meta, state, [load_image(data_dir, f) for f in files], device)
+    return {"n": len(passes), "rate": round(float(passes.mean()), 4)}
+
+
+def gate_passes(model: ScalpNet, meta: ModelMeta, state: dict, images, device) -> np.ndarray:
+    """(n,) bool: whether the gate ``state`` lets each picture pass at ``meta.ood_threshold`` (score at or below
+    it), with the pooled features computed as the app computes them (``model_input``)."""
     _, pooled = predict(model, _ListDataset(images, meta), device)  # type: ignore[arg-type]
-    return {"n": len(images), "rate": round(float((gate_scores(pooled, state) <= meta.ood_threshold).mean()), 4)}
+    return gate_scores(pooled, state) <= meta.ood_threshold
 
 
 class _ListDataset:

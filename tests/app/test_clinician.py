@@ -11,7 +11,7 @@ from db.errors import SIGN_IN_FAILED
 from db.models import Consultation, Review, Status, User
 from db.users import get_clinician
 from pages import _resources as res
-from tests.app.conftest import PASSWORD, assert_clean, seed_consultation, sign_in, queue_picker, texts
+from tests.app.conftest import PASSWORD, assert_clean, seed_consultation, queue_picker, sign_in, texts
 
 
 def open_review(at, public_id: str):

@@ -12,7 +12,7 @@ from db.models import Consultation
 from pages._language import LANGUAGE, PICKER
 from testing.untranslated import untranslated
 from tests.app import test_model_registry_page as registry_page
-from tests.app.conftest import assert_clean, shown_access_code, queue_picker, texts
+from tests.app.conftest import assert_clean, queue_picker, shown_access_code, texts
 from tests.factories import image_bytes
 
 incoming_checkpoints, models_dir = registry_page.incoming_checkpoints, registry_page.models_dir  # fixtures

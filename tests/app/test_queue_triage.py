@@ -20,9 +20,9 @@ from tests.app.conftest import (  # noqa: F401  (fixtures)
     at,
     clinician,
     database,
+    queue_picker,
     sign_in,
     texts,
-    queue_picker,
 )
 from tests.db.builders import model_output
 from tests.factories import photo_array

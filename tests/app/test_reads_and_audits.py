@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from db.audit import list_events
-from tests.app.conftest import assert_clean, seed_consultation, sign_in, queue_picker, texts
+from tests.app.conftest import assert_clean, seed_consultation, queue_picker, sign_in, texts
 from tests.reader.test_pages import open_page as open_reader_page
 from tests.reader.test_pages import people, study_id  # noqa: F401 (fixtures)
 

@@ -9,10 +9,10 @@ from tests.app.conftest import (  # noqa: F401  (fixtures)
     at,
     clinician,
     database,
+    queue_picker,
     seed_consultation,
     sign_in,
     texts,
-    queue_picker,
 )
 from tests.app.test_clinician import fill_review
 
